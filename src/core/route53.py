@@ -1,0 +1,97 @@
+"""Reads Route 53 hosted zones and record sets; every call counted so a run can report it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from core.errors import AwsError
+from core.models import RecordSet, Zone
+from core.names import normalise
+
+if TYPE_CHECKING:
+    from mypy_boto3_route53 import Route53Client
+
+_OCTAL = re.compile(r"\\([0-3][0-7]{2})")
+T = TypeVar("T")
+
+
+def decode_name(name: str) -> str:
+    """A record name as Route 53 returns it, in comparable form: `\\052` and other `\\ooo` escapes decoded."""
+    return normalise(_OCTAL.sub(lambda match: chr(int(match.group(1), 8)), name))
+
+
+def zone_id(raw: str) -> str:
+    """A hosted zone id without its `/hostedzone/` prefix."""
+    return raw.rsplit("/", 1)[-1]
+
+
+def apex_name_servers(zone: Zone, records: Mapping[tuple[str, str], RecordSet]) -> tuple[str, ...]:
+    """The zone's name servers from its apex NS record set, normalised; empty if it was not read."""
+    record = records.get((normalise(zone.name), "NS"))
+    return tuple(normalise(value) for value in record.values) if record else ()
+
+
+class Route53Reader:
+    """Lists hosted zones and reads record sets through an injected client. `calls_made` counts API pages."""
+
+    def __init__(self, client: Route53Client) -> None:
+        self._client = client
+        self.calls_made = 0
+
+    def list_zones(self) -> list[Zone]:
+        """Every hosted zone of the account, public and private (Config.PrivateZone tells them apart)."""
+        zones: list[Zone] = []
+        for page in self._pages("ListHostedZones", self._client.get_paginator("list_hosted_zones").paginate()):
+            for raw in page.get("HostedZones", []):
+                private = bool(raw.get("Config", {}).get("PrivateZone", False))
+                zones.append(Zone(id=zone_id(raw["Id"]), name=normalise(raw["Name"]), private=private))
+        return zones
+
+    def record_sets(self, zone: Zone, names: Collection[str] | None = None) -> dict[tuple[str, str], RecordSet]:
+        """The zone's record sets keyed by (decoded name, type); only those at `names` when given.
+
+        Alias record sets carry `alias=True` and no values. Weighted or other routing sets sharing a name and type
+        are rare for mail records; the last one read wins.
+        """
+        wanted = {normalise(name) for name in names} if names is not None else None
+        records: dict[tuple[str, str], RecordSet] = {}
+        paginator = self._client.get_paginator("list_resource_record_sets")
+        for page in self._pages("ListResourceRecordSets", paginator.paginate(HostedZoneId=zone.id)):
+            for raw in page.get("ResourceRecordSets", []):
+                name = decode_name(raw["Name"])
+                if wanted is not None and name not in wanted:
+                    continue
+                records[(name, raw["Type"])] = RecordSet(
+                    name=name,
+                    type=raw["Type"],
+                    ttl=raw.get("TTL"),
+                    values=tuple(record["Value"] for record in raw.get("ResourceRecords", [])),
+                    alias="AliasTarget" in raw,
+                )
+        return records
+
+    def name_servers(self, zone: Zone) -> tuple[str, ...]:
+        """The zone's name servers, read from its apex NS record set."""
+        return apex_name_servers(zone, self.record_sets(zone, [zone.name]))
+
+    def _pages(self, operation: str, pages: Iterable[Any]) -> Iterator[dict[str, Any]]:
+        """Each page of a paginated call, counted; the paginator sends a request as each page is taken."""
+        iterator = iter(pages)
+        while True:
+            page = _translated(operation, lambda: next(iterator, None))
+            if page is None:
+                return
+            self.calls_made += 1
+            yield page
+
+
+def _translated(operation: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        raise AwsError("route53", operation, info.get("Code", "Unknown"), info.get("Message", str(error))) from error

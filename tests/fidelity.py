@@ -1,0 +1,374 @@
+"""Restores the real AWS API where moto 5.2.5 is not faithful, for the moto server running in this process.
+
+Each patch names the API reference page it follows. `install(monkeypatch)` applies them for one test; the `aws`
+fixture calls it, so every test sees the same, more faithful, server.
+
+SES state per identity (verification, DKIM, MAIL FROM status) lives in an `IdentityState` attached to moto's own
+identity object, so a moto reset drops it with the identity. `seed_identity` creates the identity and its state.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from moto.core.exceptions import ServiceException
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.route53.exceptions import ResourceRecordAlreadyExists
+from moto.route53.models import Route53Backend
+from moto.ses.exceptions import InvalidParameterValue
+from moto.ses.models import EmailIdentity, SESBackend, ses_backends
+from moto.sesv2.models import SESV2Backend
+
+BATCH_LIMIT = 100  # v1 Get*Attributes: "up to 100 identities at a time"
+PAGE_SIZE_LIMIT = 1000  # sesv2 ListEmailIdentities: "can be no more than 1000"
+
+_V1_STATUS = {
+    "SUCCESS": "Success",
+    "PENDING": "Pending",
+    "FAILED": "Failed",
+    "TEMPORARY_FAILURE": "TemporaryFailure",
+    "NOT_STARTED": "NotStarted",
+}
+_V1_BEHAVIOR = {"USE_DEFAULT_VALUE": "UseDefaultValue", "REJECT_MESSAGE": "RejectMessage"}
+_V2_BEHAVIOR = {v1: v2 for v2, v1 in _V1_BEHAVIOR.items()}
+
+
+def random_token() -> str:
+    """An Easy DKIM token as SES issues them: 32 lower-case letters and digits."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(32))
+
+
+@dataclass
+class IdentityState:
+    """What real SES knows about one identity; statuses in the sesv2 spelling."""
+
+    verification: str = "SUCCESS"
+    dkim_enabled: bool = True
+    dkim_status: str = "SUCCESS"
+    tokens: tuple[str, ...] = field(default_factory=lambda: (random_token(), random_token(), random_token()))
+    signing_hosted_zone: str = "dkim.amazonses.com"
+    origin: str = "AWS_SES"
+    key_length: str = "RSA_2048_BIT"
+    mail_from_status: str = "SUCCESS"
+
+    @property
+    def byodkim(self) -> bool:
+        return self.origin == "EXTERNAL"
+
+
+class BadRequestException(ServiceException):
+    code = "BadRequestException"
+
+
+def _state(identity: EmailIdentity) -> IdentityState:
+    """The identity's state; an identity created without `seed_identity` gets one from moto's own attributes."""
+    state: IdentityState | None = getattr(identity, "fidelity_state", None)
+    if state is None:
+        dkim = identity.dkim_attributes
+        state = IdentityState(
+            verification=identity.verification_status,
+            dkim_enabled=bool(dkim.get("SigningEnabled")),
+            dkim_status=str(dkim.get("Status", "NOT_STARTED")),
+            origin=str(dkim.get("SigningAttributesOrigin", "AWS_SES")),
+            key_length=str(dkim.get("NextSigningKeyLength", "RSA_2048_BIT")),
+        )
+        identity.fidelity_state = state  # type: ignore[attr-defined]
+    return state
+
+
+def _is_domain(identity: EmailIdentity) -> bool:
+    return bool(identity.identity_type != "EMAIL_ADDRESS")
+
+
+def _check_batch(identities: list[str]) -> None:
+    if len(identities) > BATCH_LIMIT:
+        raise InvalidParameterValue(f"Too many identities: {len(identities)}; at most {BATCH_LIMIT} per request.")
+
+
+def get_identity_dkim_attributes(self: SESBackend, identities: list[str]) -> dict[str, dict[str, Any]]:
+    """SES v1 GetIdentityDkimAttributes, per identity.
+
+    https://docs.aws.amazon.com/ses/latest/APIReference/API_GetIdentityDkimAttributes.html and
+    https://docs.aws.amazon.com/ses/latest/APIReference/API_IdentityDkimAttributes.html: up to 100 identities per
+    call (the reference states the limit, not the error text; this answers InvalidParameterValue); DkimEnabled and
+    DkimVerificationStatus (Pending|Success|Failed|TemporaryFailure|NotStarted) per identity; DkimTokens only for
+    Easy DKIM domain identities (a BYODKIM identity's selector is not a token and only sesv2 reports it).
+    moto answers the same three tokens and Success for any name.
+    """
+    _check_batch(identities)
+    result: dict[str, dict[str, Any]] = {}
+    for name in identities:
+        identity = self.email_identities.get(name)
+        if identity is None:
+            continue
+        state = _state(identity)
+        attributes: dict[str, Any] = {
+            "DkimEnabled": state.dkim_enabled,
+            "DkimVerificationStatus": _V1_STATUS[state.dkim_status],
+        }
+        if _is_domain(identity) and not state.byodkim and state.tokens:
+            attributes["DkimTokens"] = list(state.tokens)
+        result[name] = attributes
+    return result
+
+
+def get_identity_mail_from_domain_attributes(
+    self: SESBackend, identities: list[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """SES v1 GetIdentityMailFromDomainAttributes, per identity.
+
+    https://docs.aws.amazon.com/ses/latest/APIReference/API_GetIdentityMailFromDomainAttributes.html and
+    https://docs.aws.amazon.com/ses/latest/APIReference/API_IdentityMailFromDomainAttributes.html: up to 100
+    identities per call; MailFromDomainStatus Pending|Success|Failed|TemporaryFailure, reported only for identities
+    that have a MAIL FROM domain. moto reports Success for every MAIL FROM domain.
+    """
+    names = identities or []
+    _check_batch(names)
+    result: dict[str, dict[str, str]] = {}
+    for name in names:
+        identity = self.email_identities.get(name)
+        configured = self.identity_mail_from_domains.get(name, {})
+        if identity is None or not configured.get("mail_from_domain"):
+            continue
+        result[name] = {
+            "MailFromDomain": configured["mail_from_domain"],
+            "MailFromDomainStatus": _V1_STATUS[_state(identity).mail_from_status],
+            "BehaviorOnMXFailure": configured.get("behavior_on_mx_failure") or "UseDefaultValue",
+        }
+    return result
+
+
+def _backend_of(identity: EmailIdentity) -> SESBackend | None:
+    for regions in ses_backends.values():
+        for backend in regions.values():
+            if backend.email_identities.get(identity.email_identity) is identity:
+                return backend
+    return None
+
+
+def email_identity_response(self: EmailIdentity) -> dict[str, Any]:
+    """sesv2 GetEmailIdentity.
+
+    https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_GetEmailIdentity.html,
+    https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_DkimAttributes.html and
+    https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_MailFromAttributes.html: DkimAttributes carries
+    SigningEnabled, Status, Tokens (Easy DKIM tokens, or the BYODKIM selector), SigningHostedZone,
+    SigningAttributesOrigin and, for Easy DKIM, CurrentSigningKeyLength/NextSigningKeyLength; MailFromAttributes
+    carries MailFromDomain, MailFromDomainStatus and BehaviorOnMxFailure. moto omits all but the first two.
+    """
+    state = _state(self)
+    response: dict[str, Any] = {
+        "IdentityType": self.identity_type,
+        "FeedbackForwardingStatus": self.feedback_forwarding_status,
+        "VerifiedForSendingStatus": state.verification == "SUCCESS",
+        "VerificationStatus": state.verification,
+        "Policies": self.policies,
+        "Tags": self.tags or [],
+    }
+    if self.configuration_set_name:
+        response["ConfigurationSetName"] = self.configuration_set_name
+    dkim: dict[str, Any] = {
+        "SigningEnabled": state.dkim_enabled,
+        "Status": state.dkim_status,
+        "SigningAttributesOrigin": state.origin,
+    }
+    if _is_domain(self):
+        dkim["Tokens"] = list(state.tokens)
+        dkim["SigningHostedZone"] = state.signing_hosted_zone
+        if not state.byodkim:
+            dkim["CurrentSigningKeyLength"] = state.key_length
+            dkim["NextSigningKeyLength"] = state.key_length
+    response["DkimAttributes"] = dkim
+    backend = _backend_of(self)
+    configured = backend.identity_mail_from_domains.get(self.email_identity, {}) if backend else {}
+    behavior = _V2_BEHAVIOR[configured.get("behavior_on_mx_failure") or "UseDefaultValue"]
+    mail_from: dict[str, Any] = {"BehaviorOnMxFailure": behavior}
+    if configured.get("mail_from_domain"):
+        mail_from["MailFromDomain"] = configured["mail_from_domain"]
+        mail_from["MailFromDomainStatus"] = state.mail_from_status
+    response["MailFromAttributes"] = mail_from
+    return response
+
+
+def _list_email_identities_checked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_email_identities(self: SESV2Backend, *args: Any, **kwargs: Any) -> Any:
+        """sesv2 ListEmailIdentities: PageSize "can be no more than 1000".
+
+        https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_ListEmailIdentities.html
+        moto accepts any page size.
+        """
+        page_size = kwargs.get("page_size")
+        if page_size is not None and not 0 <= int(page_size) <= PAGE_SIZE_LIMIT:
+            raise BadRequestException(f"PageSize must be between 0 and {PAGE_SIZE_LIMIT}.")
+        return original(self, *args, **kwargs)
+
+    return list_email_identities
+
+
+def install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apply every patch for the current test; monkeypatch undoes them afterwards."""
+    monkeypatch.setattr(SESBackend, "get_identity_dkim_attributes", get_identity_dkim_attributes)
+    monkeypatch.setattr(
+        SESBackend, "get_identity_mail_from_domain_attributes", get_identity_mail_from_domain_attributes
+    )
+    monkeypatch.setattr(EmailIdentity, "get_response_object", property(email_identity_response))
+    monkeypatch.setattr(
+        SESV2Backend, "list_email_identities", _list_email_identities_checked(SESV2Backend.list_email_identities)
+    )
+    _install_route53(monkeypatch)
+
+
+def seed_identity(
+    aws: Any,
+    region: str,
+    name: str,
+    *,
+    verification: str = "SUCCESS",
+    dkim_enabled: bool = True,
+    dkim_status: str = "SUCCESS",
+    tokens: tuple[str, ...] | None = None,
+    signing_hosted_zone: str = "dkim.amazonses.com",
+    origin: str = "AWS_SES",
+    key_length: str = "RSA_2048_BIT",
+    mail_from: str | None = None,
+    mail_from_status: str = "SUCCESS",
+    behavior: str = "USE_DEFAULT_VALUE",
+    kind: str | None = None,
+    through_api: bool = True,
+) -> IdentityState:
+    """Create an SES identity in `region` with the given real state; statuses in the sesv2 spelling.
+
+    With `through_api` (the default) the identity and its MAIL FROM domain are created by sesv2
+    CreateEmailIdentity and v1 SetIdentityMailFromDomain on the server; without, directly in moto's backend
+    (for seeding thousands fast). Reading always goes through the server either way. `tokens` default to three
+    random Easy DKIM tokens, or one selector for BYODKIM (`origin="EXTERNAL"`). `kind="MANAGED_DOMAIN"` stands in
+    for a domain SES manages itself, which no public API creates.
+    """
+    if tokens is None:
+        tokens = ("ses-guard-selector",) if origin == "EXTERNAL" else (random_token(), random_token(), random_token())
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][region]
+    if through_api:
+        aws.client("sesv2", region).create_email_identity(EmailIdentity=name)
+        if mail_from:
+            aws.client("ses", region).set_identity_mail_from_domain(
+                Identity=name, MailFromDomain=mail_from, BehaviorOnMXFailure=_V1_BEHAVIOR[behavior]
+            )
+    else:
+        backend.create_email_identity_v2(name, None, None, None)
+        if mail_from:
+            backend.identity_mail_from_domains[name] = {
+                "mail_from_domain": mail_from,
+                "behavior_on_mx_failure": _V1_BEHAVIOR[behavior],
+            }
+    identity = backend.email_identities[name]
+    state = IdentityState(
+        verification=verification,
+        dkim_enabled=dkim_enabled,
+        dkim_status=dkim_status,
+        tokens=tokens,
+        signing_hosted_zone=signing_hosted_zone,
+        origin=origin,
+        key_length=key_length,
+        mail_from_status=mail_from_status,
+    )
+    identity.verification_status = verification  # what moto's ListEmailIdentities reports
+    if kind is not None:
+        identity.identity_type = kind
+    identity.fidelity_state = state  # type: ignore[attr-defined]
+    return state
+
+
+# --- Route 53 -------------------------------------------------------------------------------------------------------
+
+_PLAIN_NAME_CHARS = frozenset(string.ascii_lowercase + string.digits + "-_.")
+
+
+def route53_name(name: str) -> str:
+    """A record name as Route 53 stores and returns it.
+
+    https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html: letters are stored lower case
+    however they were given; characters other than a-z, 0-9, hyphen and underscore come back as `\\ooo` octal escape
+    codes (`*` as `\\052`). moto keeps names exactly as sent.
+    """
+    name = name.lower()
+    encoded: list[str] = []
+    i = 0
+    while i < len(name):
+        if name[i] == "\\" and name[i + 1 : i + 4].isdigit() and len(name[i + 1 : i + 4]) == 3:
+            encoded.append(name[i : i + 4])
+            i += 4
+            continue
+        char = name[i]
+        encoded.append(char if char in _PLAIN_NAME_CHARS else f"\\{ord(char):03o}")
+        i += 1
+    stored = "".join(encoded)
+    return stored if stored.endswith(".") else stored + "."
+
+
+def _rrset_key(name: str, rtype: str, set_identifier: str | None) -> tuple[str, str, str | None]:
+    return route53_name(name), rtype, set_identifier
+
+
+def _change_resource_record_sets_faithful(original: Callable[..., Any]) -> Callable[..., Any]:
+    def change_resource_record_sets(self: Route53Backend, zoneid: str, change_list: list[dict[str, Any]]) -> None:
+        """Route 53 ChangeResourceRecordSets: names case-insensitive, CREATE never overwrites, all or nothing.
+
+        https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html: "CREATE: Creates
+        a resource record set that has the specified values" and fails with InvalidChangeBatch ("Tried to create
+        resource record set [name='…', type='…'] but it already exists") when the name and type exist; "the request
+        is processed as a single transaction: if any change fails, none are made". Names follow
+        https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html (stored lower case).
+        moto compares names case-sensitively, lets a CREATE add a second set with the same name and type, and may
+        keep the changes that preceded a failing one.
+        """
+        zone = self.get_hosted_zone(zoneid)
+        for change in change_list:
+            change["ResourceRecordSet"]["Name"] = route53_name(change["ResourceRecordSet"]["Name"])
+        present = {_rrset_key(r.name, str(r.type), r.set_identifier) for r in zone.rrsets}
+        for change in change_list:
+            rrset = change["ResourceRecordSet"]
+            key = _rrset_key(rrset["Name"], rrset["Type"], rrset.get("SetIdentifier"))
+            if change["Action"] == "CREATE" and key in present:
+                raise ResourceRecordAlreadyExists(name=key[0], _type=key[1])
+            if change["Action"] == "DELETE":
+                present.discard(key)
+            else:
+                present.add(key)
+        saved_rrsets, saved_journal = list(zone.rrsets), list(zone.rr_changes)
+        try:
+            original(self, zoneid, change_list)
+        except Exception:
+            # Whatever moto rejected part-way, the zone must look as if the batch never arrived.
+            zone.rrsets = saved_rrsets
+            zone.rr_changes[:] = saved_journal
+            raise
+
+    return change_resource_record_sets
+
+
+def _create_hosted_zone_lower_case(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create_hosted_zone(self: Route53Backend, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Route 53 CreateHostedZone stores the zone name lower case.
+
+        https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/DomainNameFormat.html ("stores alphabetic
+        characters as lowercase letters"). moto keeps the case it was given.
+        """
+        return original(self, name.lower(), *args, **kwargs)
+
+    return create_hosted_zone
+
+
+def _install_route53(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        Route53Backend, "create_hosted_zone", _create_hosted_zone_lower_case(Route53Backend.create_hosted_zone)
+    )
+    monkeypatch.setattr(
+        Route53Backend,
+        "change_resource_record_sets",
+        _change_resource_record_sets_faithful(Route53Backend.change_resource_record_sets),
+    )

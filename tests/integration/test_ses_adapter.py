@@ -1,0 +1,272 @@
+"""SesReader against moto's server on loopback: what it reads, and how many SES calls it spends doing so."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from core.aws import Clients, boto_config, ses_regions
+from core.errors import AwsError
+from core.models import DkimState, MailFromState
+from core.ses import Pacer, SesReader
+from tests.fidelity import seed_identity
+from tests.fixtures_aws import REGION, LocalAws
+
+pytestmark = pytest.mark.integration
+
+BUDGET = 0.035  # SES calls per identity at 1,000+ identities
+
+
+class FakeClock:
+    """Time that only moves when the pacer sleeps, so tests count sleeps instead of measuring them."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+
+def reader(aws: LocalAws, *, max_rps: float = 1.0, max_attempts: int = 10) -> tuple[SesReader, FakeClock]:
+    clock = FakeClock()
+    clients = Clients.for_region(aws.session(), REGION, boto_config(max_attempts=max_attempts))
+    pacer = Pacer(max_rps, clock=clock, sleep=clock.sleep)
+    return SesReader(clients.sesv2, clients.ses, REGION, pacer=pacer), clock
+
+
+def ses_calls(aws: LocalAws) -> int:
+    return aws.calls.count(service="ses", region=REGION)
+
+
+def test_given_1000_domains_and_200_addresses_when_reading_then_ses_calls_stay_within_budget_and_pace(
+    aws: LocalAws,
+) -> None:
+    for i in range(1000):
+        mail_from = f"bounce.d{i}.example.com" if i % 2 else None
+        seed_identity(aws, REGION, f"d{i}.example.com", mail_from=mail_from, through_api=False)
+    for i in range(200):
+        seed_identity(aws, REGION, f"user{i}@example.net", through_api=False)
+    ses, clock = reader(aws, max_rps=1.0)
+
+    identities = ses.read_identities()
+
+    assert len(identities) == 1200
+    calls = ses_calls(aws)
+    assert calls == ses.calls_made
+    assert calls / len(identities) <= BUDGET
+    assert aws.calls.count(operation="ListEmailIdentities") == 2  # 1,000 per page
+    assert aws.calls.count(operation="GetIdentityDkimAttributes") == 10  # 100 per call, domains only
+    assert aws.calls.count(operation="GetIdentityMailFromDomainAttributes") == 10
+    assert aws.calls.count(operation="GetEmailIdentity") == 1  # the region's signing zone
+    assert aws.calls.count(operation="GetIdentityVerificationAttributes") == 0
+    # Every call but the first waited for its slot, and the slots never ran faster than max_rps.
+    assert len(clock.sleeps) == calls - 1
+    assert (calls - 1) / sum(clock.sleeps) <= 1.0
+
+
+def test_given_a_faster_pace_when_reading_then_the_paced_rate_follows_max_rps(aws: LocalAws) -> None:
+    for i in range(150):
+        seed_identity(aws, REGION, f"d{i}.example.org", through_api=False)
+    ses, clock = reader(aws, max_rps=4.0)
+
+    ses.read_identities()
+
+    calls = ses_calls(aws)
+    assert calls == 6  # list, 2 DKIM batches, 2 MAIL FROM batches, 1 signing-zone probe
+    assert sum(clock.sleeps) == pytest.approx((calls - 1) / 4.0)
+
+
+def test_given_identities_in_every_state_when_reading_then_each_comes_back_with_its_own_state(aws: LocalAws) -> None:
+    zone = "dkim.eu-west-1.example-ses.test"
+    good = seed_identity(
+        aws,
+        REGION,
+        "good.example.com",
+        mail_from="bounce.good.example.com",
+        signing_hosted_zone=zone,
+    )
+    pending = seed_identity(
+        aws,
+        REGION,
+        "pending.example.com",
+        verification="PENDING",
+        dkim_status="PENDING",
+        mail_from="mf.pending.example.com",
+        mail_from_status="PENDING",
+        behavior="REJECT_MESSAGE",
+        signing_hosted_zone=zone,
+    )
+    failing = seed_identity(
+        aws,
+        REGION,
+        "failing.example.com",
+        verification="FAILED",
+        dkim_status="TEMPORARY_FAILURE",
+        mail_from="mf.failing.example.com",
+        mail_from_status="FAILED",
+        signing_hosted_zone=zone,
+    )
+    disabled = seed_identity(
+        aws, REGION, "nodkim.example.com", dkim_enabled=False, dkim_status="NOT_STARTED", signing_hosted_zone=zone
+    )
+    managed = seed_identity(aws, REGION, "managed.example.com", kind="MANAGED_DOMAIN", signing_hosted_zone=zone)
+    seed_identity(aws, REGION, "Someone@Example.COM", verification="PENDING")
+    ses, _ = reader(aws)
+
+    by_name = {identity.name: identity for identity in ses.read_identities()}
+
+    assert set(by_name) == {
+        "good.example.com",
+        "pending.example.com",
+        "failing.example.com",
+        "nodkim.example.com",
+        "managed.example.com",
+        "someone@example.com",
+    }
+    assert by_name["good.example.com"].verification_status == "SUCCESS"
+    assert by_name["good.example.com"].dkim == DkimState(True, "SUCCESS", good.tokens, zone, "AWS_SES")
+    assert by_name["good.example.com"].mail_from == MailFromState("bounce.good.example.com", "SUCCESS")
+    assert by_name["pending.example.com"].verification_status == "PENDING"
+    assert by_name["pending.example.com"].dkim == DkimState(True, "PENDING", pending.tokens, zone)
+    assert by_name["pending.example.com"].mail_from == MailFromState(
+        "mf.pending.example.com", "PENDING", "REJECT_MESSAGE"
+    )
+    assert by_name["failing.example.com"].verification_status == "FAILED"
+    assert by_name["failing.example.com"].dkim == DkimState(True, "TEMPORARY_FAILURE", failing.tokens, zone)
+    assert by_name["failing.example.com"].mail_from == MailFromState("mf.failing.example.com", "FAILED")
+    assert by_name["nodkim.example.com"].dkim == DkimState(False, "NOT_STARTED", disabled.tokens, zone)
+    assert by_name["nodkim.example.com"].mail_from == MailFromState()
+    assert by_name["managed.example.com"].kind == "MANAGED_DOMAIN"
+    assert by_name["managed.example.com"].dkim == DkimState(True, "SUCCESS", managed.tokens, zone)
+    address = by_name["someone@example.com"]
+    assert (address.kind, address.verification_status, address.dkim, address.mail_from) == (
+        "EMAIL_ADDRESS",
+        "PENDING",
+        None,
+        None,
+    )
+    tokens = [token for identity in by_name.values() if identity.dkim for token in identity.dkim.tokens]
+    assert len(set(tokens)) == len(tokens) == 15
+
+
+def test_given_byodkim_identities_when_reading_then_each_costs_exactly_one_get_email_identity(aws: LocalAws) -> None:
+    for i in range(3):
+        seed_identity(aws, REGION, f"easy{i}.example.com", through_api=False)
+    seed_identity(aws, REGION, "byo1.example.com", origin="EXTERNAL", tokens=("sel1",), through_api=False)
+    ses, _ = reader(aws)
+
+    first = {identity.name: identity for identity in ses.read_identities()}
+    one_byodkim = aws.calls.count(operation="GetEmailIdentity")
+    seed_identity(aws, REGION, "byo2.example.com", origin="EXTERNAL", tokens=("sel2",), through_api=False)
+    aws.calls.clear()
+    second = {identity.name: identity for identity in ses.read_identities()}
+
+    assert one_byodkim == 2  # the BYODKIM identity and the region's signing-zone probe
+    assert aws.calls.count(operation="GetEmailIdentity") == 3
+    assert first["byo1.example.com"].dkim == DkimState(True, "SUCCESS", ("sel1",), "dkim.amazonses.com", "EXTERNAL")
+    assert second["byo2.example.com"].dkim is not None
+    assert second["byo2.example.com"].dkim.origin == "EXTERNAL"
+    assert second["easy0.example.com"].dkim is not None
+    assert second["easy0.example.com"].dkim.origin == "AWS_SES"
+    assert len(second["easy0.example.com"].dkim.tokens) == 3
+
+
+def test_given_names_when_reading_then_only_those_identities_are_read_and_batched(aws: LocalAws) -> None:
+    for i in range(250):
+        seed_identity(aws, REGION, f"d{i}.example.com", through_api=False)
+    seed_identity(aws, REGION, "ops@example.com", through_api=False)
+    ses, _ = reader(aws)
+
+    identities = ses.read_identities(["D7.Example.com.", "OPS@example.com", "absent.example.com"])
+
+    assert sorted(identity.name for identity in identities) == ["d7.example.com", "ops@example.com"]
+    assert aws.calls.count(operation="GetIdentityDkimAttributes") == 1
+    assert aws.calls.count(operation="GetIdentityMailFromDomainAttributes") == 1
+
+
+def test_given_no_identities_when_reading_then_only_the_listing_is_spent(aws: LocalAws) -> None:
+    ses, _ = reader(aws)
+
+    assert ses.read_identities() == []
+    assert ses_calls(aws) == 1
+
+
+def test_given_the_region_keeps_throttling_when_reading_then_aws_error_names_the_operation(aws: LocalAws) -> None:
+    seed_identity(aws, REGION, "example.com")
+    aws.fail("GetIdentityDkimAttributes", "Throttling", "Rate exceeded")
+    ses, _ = reader(aws, max_attempts=1)
+
+    with pytest.raises(AwsError) as raised:
+        ses.read_identities()
+
+    assert (raised.value.service, raised.value.operation, raised.value.code) == (
+        "ses",
+        "GetIdentityDkimAttributes",
+        "Throttling",
+    )
+    assert aws.calls.count(operation="GetIdentityDkimAttributes") == 2  # the first attempt and one retry
+
+
+def test_given_one_throttled_answer_when_reading_then_botocore_retries_and_the_read_succeeds(aws: LocalAws) -> None:
+    seed_identity(aws, REGION, "example.com")
+    aws.fail("ListEmailIdentities", "TooManyRequestsException", "Too many requests", status=429, times=1)
+    ses, _ = reader(aws, max_attempts=3)
+
+    identities = ses.read_identities()
+
+    assert [identity.name for identity in identities] == ["example.com"]
+    assert aws.calls.count(operation="ListEmailIdentities") == 2
+
+
+def test_given_concurrent_callers_when_pacing_then_no_two_calls_share_a_slot() -> None:
+    # A clock that stands still: each caller's sleep is then exactly the offset of the slot it reserved.
+    sleeps: list[float] = []
+    lock = threading.Lock()
+
+    def record(seconds: float) -> None:
+        with lock:
+            sleeps.append(seconds)
+
+    pacer = Pacer(2.0, clock=lambda: 0.0, sleep=record)
+
+    def caller() -> None:
+        for _ in range(5):
+            pacer.wait()
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # 40 calls at 2/s: the first goes at once, the other 39 at distinct half-second slots.
+    assert sorted(sleeps) == [0.5 * slot for slot in range(1, 40)]
+
+
+def test_given_time_already_passed_when_pacing_then_the_pacer_does_not_sleep() -> None:
+    clock = FakeClock()
+    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
+
+    pacer.wait()
+    clock.now += 5
+    pacer.wait()
+    pacer.wait()
+
+    assert clock.sleeps == [1.0]
+
+
+def test_given_botocore_endpoint_data_when_listing_ses_regions_then_known_regions_are_offered(aws: LocalAws) -> None:
+    regions = ses_regions(aws.session())
+
+    assert {"eu-west-1", "us-east-1", "ap-southeast-2"} <= set(regions)
+    assert len(regions) == len(set(regions))
+    assert all(not region.startswith("cn-") for region in regions)
