@@ -51,21 +51,15 @@ class CatalogueEntry:
 
 
 CATALOGUE: dict[Code, CatalogueEntry] = {
-    Code.IDENTITY_NOT_VERIFIED: CatalogueEntry(
-        Severity.HIGH, "domain identity not verified", "via DKIM records"
-    ),
+    Code.IDENTITY_NOT_VERIFIED: CatalogueEntry(Severity.HIGH, "domain identity not verified", "via DKIM records"),
     Code.DKIM_SIGNING_DISABLED: CatalogueEntry(Severity.HIGH, "DKIM signing is disabled", "no"),
     Code.DKIM_RECORD_MISSING: CatalogueEntry(Severity.HIGH, "a DKIM token's CNAME is absent", "yes"),
-    Code.DKIM_RECORD_CONFLICT: CatalogueEntry(
-        Severity.HIGH, "the DKIM name holds another target or other types", "no"
-    ),
+    Code.DKIM_RECORD_CONFLICT: CatalogueEntry(Severity.HIGH, "the DKIM name holds another target or other types", "no"),
     Code.DKIM_KEY_WEAK: CatalogueEntry(Severity.MEDIUM, "published DKIM key is RSA-1024", "opt-in"),
     Code.MAIL_FROM_NOT_CONFIGURED: CatalogueEntry(
         Severity.MEDIUM, "no custom MAIL FROM domain, SPF cannot align", "opt-in"
     ),
-    Code.MAIL_FROM_NOT_VERIFIED: CatalogueEntry(
-        Severity.MEDIUM, "custom MAIL FROM status is pending or failed", "no"
-    ),
+    Code.MAIL_FROM_NOT_VERIFIED: CatalogueEntry(Severity.MEDIUM, "custom MAIL FROM status is pending or failed", "no"),
     Code.MAIL_FROM_MX_MISSING: CatalogueEntry(Severity.HIGH, "MAIL FROM domain has no MX", "yes"),
     Code.MAIL_FROM_MX_INVALID: CatalogueEntry(
         Severity.HIGH, "MAIL FROM MX is not exactly one `10 feedback-smtp.<region>.amazonses.com`", "no"
@@ -252,7 +246,7 @@ class Answer:
 
     `values` in presentation form: TXT strings joined into one value per record (the 255-character split is
     undone, quotes and escapes removed); CNAME/NS/MX targets lower case without the trailing dot, MX as
-    "<preference> <exchange>". `cname` is the alias the query followed, if any. A FAILED answer (timeout,
+    "<preference> <exchange>". `cname` is the first alias target the query followed, if any. A FAILED answer (timeout,
     SERVFAIL, refused) carries the reason in `error`.
     """
 
@@ -285,9 +279,7 @@ class DomainObservation:
     dkim: tuple[DkimObservation, ...] = ()
     mail_from_mx: Answer | None = None  # None: no custom MAIL FROM domain configured
     mail_from_txt: Answer | None = None
-    dmarc: tuple[
-        Answer, ...
-    ] = ()  # TXT at _dmarc.<name>, in discovery order, ending at the first record found
+    dmarc: tuple[Answer, ...] = ()  # TXT at the _dmarc names of the RFC 9989 walk, in order (see core.observe)
     report_auth: tuple[Answer, ...] = ()  # TXT at <domain>._report._dmarc.<destination>, one per external rua
     zone_ns: Answer | None = None  # NS at the apex of the identity's Route 53 zone
 

@@ -1,0 +1,126 @@
+"""Easy DKIM: SES's signing state, the token CNAMEs as the world sees them, and the keys they lead to."""
+
+from __future__ import annotations
+
+from core.checks.dkimkey import rsa_key_bits
+from core.checks.findings import Findings
+from core.checks.fixable import blocker
+from core.checks.records import values_at
+from core.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
+from core.names import normalise
+from core.required import dkim_records
+
+STRONG_KEY_BITS = 2048
+
+
+def check_dkim(identity: Identity, obs: DomainObservation, view: ZoneView) -> list[Finding]:
+    dkim = identity.dkim
+    if not identity.is_domain or dkim is None:
+        return []
+    found = Findings(identity)
+    if not dkim.signing_enabled:
+        found.add(
+            Code.DKIM_SIGNING_DISABLED,
+            f"DKIM signing is turned off for {identity.domain} in SES, so its mail carries no DKIM signature of "
+            "its own and relies on SPF alone for DMARC.",
+        )
+    # BYODKIM (origin EXTERNAL) selectors are TXT keys the owner publishes, not CNAMEs to SES: there is no
+    # expected target, so observe_domain gathers nothing for them and no CNAME check applies.
+    required = {normalise(r.record.name): r.record for r in dkim_records(identity)}
+    missing: list[Record] = []
+    for token in obs.dkim:
+        if _check_token(found, token, view):
+            fallback = Record(token.name, "CNAME", (normalise(token.expected_target),))
+            missing.append(required.get(normalise(token.name), fallback))
+    fixable = _report_missing(found, identity, view, missing) if missing else False
+    if identity.verification_status != "SUCCESS":
+        _not_verified(found, identity, missing, fixable)
+    return found.build()
+
+
+def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> bool:
+    """Judge one token; True when its CNAME is missing from live DNS and Route 53 alike."""
+    expected = normalise(token.expected_target)
+    cname = token.cname
+    if cname.failed:
+        found.add(
+            Code.CHECK_FAILED,
+            f"Could not read the CNAME at {token.name} ({cname.error or 'the query failed'}).",
+            (Record(token.name, "CNAME", ()),),
+        )
+        return False
+    if cname.status == "OK" and cname.values:
+        actual = normalise(cname.values[0])
+        if actual != expected:
+            found.add(
+                Code.DKIM_RECORD_CONFLICT,
+                f"{token.name} is a CNAME to {actual}, not to {expected}, so SES cannot verify or sign with it.",
+                (Record(token.name, "CNAME", (actual,)),),
+            )
+        else:
+            _check_key(found, token)
+        return False
+    # No CNAME at the name: other data there (a TXT key, an A record) blocks the CNAME SES needs.
+    if token.txt.status == "OK" and token.txt.values and not token.txt.cname:
+        found.add(
+            Code.DKIM_RECORD_CONFLICT,
+            f"{token.name} holds TXT data instead of the CNAME to {expected} that SES needs.",
+            (Record(token.name, "TXT", token.txt.values),),
+        )
+        return False
+    wanted = Record(token.name, "CNAME", (expected,))
+    if values_at(view, token.name, "CNAME") == (expected,):
+        found.add(
+            Code.DNS_NOT_PROPAGATED,
+            f"Route 53 holds the CNAME {token.name} -> {expected}, but live DNS does not show it yet.",
+            (wanted,),
+        )
+        return False
+    return True
+
+
+def _check_key(found: Findings, token: DkimObservation) -> None:
+    txt = token.txt
+    if txt.failed:
+        found.add(
+            Code.CHECK_FAILED,
+            f"Could not read the DKIM key behind {token.name} ({txt.error or 'the query failed'}).",
+            (Record(token.name, "TXT", ()),),
+        )
+        return
+    bits = [b for b in (rsa_key_bits(value) for value in txt.values) if b is not None]
+    if bits and min(bits) < STRONG_KEY_BITS:
+        target = normalise(token.expected_target)
+        found.add(
+            Code.DKIM_KEY_WEAK,
+            f"The DKIM key behind {token.name} is {min(bits)}-bit RSA; {STRONG_KEY_BITS}-bit is the current norm. "
+            "Ask SES for 2048-bit keys (NextSigningKeyLength RSA_2048_BIT).",
+            (Record(txt.cname or target, "TXT", txt.values),),
+        )
+
+
+def _report_missing(found: Findings, identity: Identity, view: ZoneView, missing: list[Record]) -> bool:
+    """Adds the one DKIM_RECORD_MISSING finding; True when remediation can create every missing record."""
+    reasons = list(dict.fromkeys(reason for reason in (blocker(view, record) for record in missing) if reason))
+    names = ", ".join(record.name for record in missing)
+    found.add(
+        Code.DKIM_RECORD_MISSING,
+        f"{len(missing)} of {identity.domain}'s DKIM CNAME records are missing from DNS: {names}."
+        + (f" They cannot be created automatically: {'; '.join(reasons)}." if reasons else ""),
+        tuple(missing),
+        fixable=not reasons,
+    )
+    return not reasons
+
+
+def _not_verified(found: Findings, identity: Identity, missing: list[Record], fixable: bool) -> None:
+    status = identity.verification_status or "unknown"
+    origin = identity.dkim.origin if identity.dkim else ""
+    how = "its BYODKIM public key record" if origin == "EXTERNAL" else "its DKIM CNAME records"
+    remedy = "; creating the missing ones lets SES verify it" if missing else ""
+    found.add(
+        Code.IDENTITY_NOT_VERIFIED,
+        f"SES has not verified {identity.domain} (status {status}); SES verifies a domain through {how}{remedy}.",
+        tuple(missing),
+        fixable=bool(missing) and fixable,
+    )

@@ -1,0 +1,246 @@
+"""DMARC policy discovery (RFC 9989 "DNS Tree Walk" and "DMARC Policy Discovery") and the DMARC checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.checks.dmarcrecord import (
+    DmarcRecord,
+    is_dmarc_record,
+    is_external,
+    looks_like_dmarc,
+    parse_record,
+    report_auth_name,
+    report_destinations,
+)
+from core.checks.findings import Findings
+from core.checks.fixable import blocker
+from core.checks.records import values_at
+from core.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.names import is_subdomain, normalise
+from core.required import dmarc_name, dmarc_record
+
+__all__ = [
+    "Discovery",
+    "DmarcRecord",
+    "check_dmarc",
+    "discover",
+    "is_dmarc_record",
+    "is_external",
+    "parse_record",
+    "report_auth_name",
+    "report_destinations",
+    "walk_names",
+]
+
+MAX_QUERIES = 8  # RFC 9989: Author Domains of more than eight labels still cost at most eight queries
+
+
+def walk_names(domain: str) -> list[str]:
+    """The `_dmarc.` names a receiver queries for `domain`, in order: the name itself, then - from its parent, or
+    from its 7-label suffix when it has more than 8 labels - one label shorter each time, down to the TLD."""
+    labels = normalise(domain).split(".")
+    names = [labels]
+    rest = labels[-min(len(labels) - 1, MAX_QUERIES - 1) :] if len(labels) > 1 else []
+    while rest:
+        names.append(rest)
+        rest = rest[1:]
+    return [dmarc_name(".".join(name)) for name in names]
+
+
+@dataclass(frozen=True)
+class Discovery:
+    domain: str
+    policy_domain: str = ""  # where the applicable record lives; "" when none applies
+    record: DmarcRecord | None = None
+    failed: Answer | None = None  # a query that failed before the policy could be known
+    duplicates: tuple[Answer, ...] = ()  # names holding several DMARC records, which receivers all discard
+    ignored: tuple[tuple[str, str], ...] = ()  # (name, value) of mistyped records receivers skip
+
+    @property
+    def inherited(self) -> bool:
+        return bool(self.policy_domain) and self.policy_domain != self.domain
+
+    def applied_policy(self) -> str:
+        if self.record is None:
+            return ""
+        return self.record.subdomain_policy() if self.inherited else self.record.policy
+
+
+def discover(answers: Sequence[Answer]) -> Discovery:
+    """The policy that applies, from the walk's answers (the first is the domain's own `_dmarc` name).
+
+    Works on a walk that stopped at the first record as well as on a full one: without a record of its own, a
+    domain takes the record of its organisational domain - a `psd=n` record, the name below a `psd=y` record, or
+    else the record with the fewest labels - and the PSD's record when the organisational domain has none.
+    """
+    if not answers:
+        return Discovery("")
+    domain = answers[0].name.removeprefix("_dmarc.")
+    found: list[tuple[str, DmarcRecord]] = []
+    duplicates: list[Answer] = []
+    ignored: list[tuple[str, str]] = []
+    for index, answer in enumerate(answers):
+        ignored += [(answer.name, v) for v in answer.values if looks_like_dmarc(v) and not is_dmarc_record(v)]
+        if answer.failed:
+            return Discovery(domain, failed=answer, duplicates=tuple(duplicates), ignored=tuple(ignored))
+        records = [value for value in answer.values if is_dmarc_record(value)]
+        if len(records) > 1:
+            duplicates.append(answer)
+        elif records:
+            record = parse_record(records[0])
+            found.append((answer.name.removeprefix("_dmarc."), record))
+            if index == 0 or record.value("psd") in ("y", "n"):
+                break
+    if not found:
+        return Discovery(domain, duplicates=tuple(duplicates), ignored=tuple(ignored))
+    policy_domain, record = _organisational(domain, found)
+    return Discovery(domain, policy_domain, record, None, tuple(duplicates), tuple(ignored))
+
+
+def _organisational(domain: str, found: list[tuple[str, DmarcRecord]]) -> tuple[str, DmarcRecord]:
+    name, record = found[-1]
+    if record.value("psd") == "y" and name != domain:
+        below = ".".join(domain.split(".")[-(name.count(".") + 2) :])
+        return next((item for item in found if item[0] == below), (name, record))
+    return name, record
+
+
+def check_dmarc(
+    identity: Identity, obs: DomainObservation, view: ZoneView, *, policy: str = "none", rua: str = ""
+) -> list[Finding]:
+    """`policy` and `rua` shape the record a DMARC_MISSING finding asks for (DMARC_POLICY / DMARC_RUA)."""
+    if not identity.is_domain or not obs.dmarc:
+        return []
+    found = Findings(identity)
+    walk = discover(obs.dmarc)
+    if walk.failed is not None:
+        found.add(
+            Code.CHECK_FAILED,
+            f"Could not read {walk.failed.name} ({walk.failed.error or 'the query failed'}), so the DMARC policy "
+            f"that applies to {walk.domain} is unknown.",
+            (Record(walk.failed.name, "TXT", ()),),
+        )
+    for answer in walk.duplicates:
+        values = tuple(v for v in answer.values if is_dmarc_record(v))
+        found.add(
+            Code.DMARC_INVALID,
+            f"{answer.name} holds {len(values)} DMARC records; receivers ignore "
+            f"{'both' if len(values) == 2 else 'all of them'}.",
+            (Record(answer.name, "TXT", values),),
+        )
+    for name, value in walk.ignored:
+        found.add(
+            Code.DMARC_INVALID,
+            f"{name} holds {value!r}, which receivers ignore: a DMARC record must start with exactly v=DMARC1 "
+            "(the version is case-sensitive).",
+            (Record(name, "TXT", (value,)),),
+        )
+    own = dmarc_name(identity.domain)
+    pending = tuple(v for v in values_at(view, own, "TXT") if is_dmarc_record(v))
+    if pending and not any(is_dmarc_record(v) for v in obs.dmarc[0].values) and walk.failed is None:
+        found.add(
+            Code.DNS_NOT_PROPAGATED,
+            f"Route 53 holds a DMARC record at {own}, but live DNS does not show it yet.",
+            (Record(own, "TXT", pending),),
+        )
+    if walk.record is not None:
+        _check_record(found, identity, obs, walk, walk.record)
+    elif walk.failed is None and not pending and not found.has(Code.DMARC_INVALID):
+        _missing(found, identity, view, obs.dmarc[-1].name, dmarc_record(identity, policy, rua).record)
+    return found.build()
+
+
+def _missing(found: Findings, identity: Identity, view: ZoneView, last: str, required: Record) -> None:
+    reason = blocker(view, required)
+    if last != required.name:
+        where = f"neither {required.name} nor any parent up to {last} holds a DMARC record"
+    else:
+        where = f"{required.name} holds no DMARC record"
+    found.add(
+        Code.DMARC_MISSING,
+        f"No DMARC policy applies to {identity.domain}: {where}."
+        + (f" It cannot be created automatically: {reason}." if reason else ""),
+        (required,),
+        fixable=not reason,
+    )
+
+
+def _check_record(
+    found: Findings, identity: Identity, obs: DomainObservation, walk: Discovery, record: DmarcRecord
+) -> None:
+    name = dmarc_name(walk.policy_domain)
+    here = Record(name, "TXT", (record.text,))
+    heir = (
+        f"{walk.domain} has no usable DMARC record of its own and inherits the one at {name}. "
+        if walk.inherited
+        else ""
+    )
+    if record.errors:
+        problems = "; ".join(record.errors)
+        found.add(Code.DMARC_INVALID, f"{heir}The DMARC record at {name} is invalid: {problems}.", (here,))
+    if not record.usable:
+        return
+    none_reason = _none_reason(walk, record)
+    if none_reason:
+        found.add(Code.DMARC_POLICY_NONE, f"{heir}{none_reason} Receivers take no action on failing mail.", (here,))
+    if not record.rua:
+        found.add(
+            Code.DMARC_NO_REPORTING,
+            f"{heir}The DMARC record at {name} has no rua= tag, so receivers send no aggregate reports.",
+            (here,),
+        )
+    _report_auth(found, obs, walk, record)
+    domain = normalise(identity.domain)
+    mail_from = normalise(identity.mail_from.domain) if identity.mail_from and identity.mail_from.domain else ""
+    if record.value("aspf") == "s" and mail_from != domain and is_subdomain(mail_from, domain):
+        found.add(
+            Code.DMARC_STRICT_SPF_ALIGNMENT,
+            f"{heir}The DMARC record at {name} sets aspf=s, but SES sends {domain}'s mail with the MAIL FROM "
+            f"domain {mail_from}: strict alignment needs the two to be identical, so SPF can never align. "
+            "Use aspf=r (the default).",
+            (here,),
+        )
+
+
+def _none_reason(walk: Discovery, record: DmarcRecord) -> str:
+    name = dmarc_name(walk.policy_domain)
+    applied = walk.applied_policy()
+    tag = "sp" if walk.inherited and record.value("sp") else "p"
+    if applied == "quarantine" and record.value("t") == "y":
+        return f"The DMARC record at {name} sets t=y (test mode), which turns {tag}=quarantine into none."
+    if applied != "none":
+        return ""
+    if not record.value("p"):
+        return f"The DMARC record at {name} has no valid p=; because it has a rua=, receivers read it as p=none."
+    if not record.policy_tags_valid:
+        return (
+            f"The DMARC record at {name} has an invalid sp= or np=; because it has a rua=, receivers read it as p=none."
+        )
+    return f"The DMARC record at {name} applies {tag}=none to {walk.domain}."
+
+
+def _report_auth(found: Findings, obs: DomainObservation, walk: Discovery, record: DmarcRecord) -> None:
+    answers = {normalise(answer.name): answer for answer in obs.report_auth}
+    for destination in report_destinations(record):
+        if not is_external(walk.policy_domain, destination):
+            continue
+        name = report_auth_name(walk.policy_domain, destination)
+        answer = answers.get(name)
+        if answer is None:
+            continue
+        if answer.failed:
+            found.add(
+                Code.CHECK_FAILED,
+                f"Could not read {name} ({answer.error or 'the query failed'}), so it is unknown whether "
+                f"{destination} accepts DMARC reports for {walk.policy_domain}.",
+                (Record(name, "TXT", ()),),
+            )
+        elif not any(is_dmarc_record(value) for value in answer.values):
+            found.add(
+                Code.DMARC_REPORT_AUTH_MISSING,
+                f"The rua= of {dmarc_name(walk.policy_domain)} sends aggregate reports to {destination}, which has "
+                f"not agreed to take them: {name} holds no v=DMARC1 record, so receivers drop those reports.",
+                (Record(name, "TXT", ("v=DMARC1",)),),
+            )

@@ -1,0 +1,126 @@
+"""Custom MAIL FROM: SES's status, and the MX and SPF records the MAIL FROM domain needs."""
+
+from __future__ import annotations
+
+from core.checks.findings import Findings
+from core.checks.fixable import blocker, normalise_mx
+from core.checks.records import holds, values_at
+from core.checks.spf import parse_spf, spf_records
+from core.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.required import mail_from_mx_value, mail_from_records
+
+_FALLBACK = {
+    "USE_DEFAULT_VALUE": "meanwhile SES sends with its own amazonses.com MAIL FROM, which cannot align",
+    "REJECT_MESSAGE": "meanwhile SES rejects every message from this identity (BehaviorOnMxFailure REJECT_MESSAGE)",
+}
+
+
+def check_mail_from(identity: Identity, obs: DomainObservation, view: ZoneView) -> list[Finding]:
+    if not identity.is_domain:
+        return []
+    found = Findings(identity)
+    mail_from = identity.mail_from
+    if mail_from is None or not mail_from.domain:
+        found.add(
+            Code.MAIL_FROM_NOT_CONFIGURED,
+            f"{identity.domain} has no custom MAIL FROM domain in {identity.region}: SES uses amazonses.com as the "
+            "envelope sender, so SPF can never align with the From domain for DMARC.",
+        )
+        return found.build()
+    # SES only accepts a MAIL FROM domain below the identity's domain, so that is not re-checked here.
+    mx_record, spf_record = (required.record for required in mail_from_records(identity))
+    if mail_from.status and mail_from.status != "SUCCESS":
+        fallback = _FALLBACK.get(mail_from.behavior_on_mx_failure, "")
+        found.add(
+            Code.MAIL_FROM_NOT_VERIFIED,
+            f"SES reports the MAIL FROM domain {mail_from.domain} as {mail_from.status}: it has not found the MX "
+            f"record it needs" + (f"; {fallback}." if fallback else "."),
+            (mx_record,),
+        )
+    if obs.mail_from_mx is not None:
+        _check_mx(found, identity, obs.mail_from_mx, view, mx_record)
+    if obs.mail_from_txt is not None:
+        _check_spf(found, obs.mail_from_txt, view, spf_record)
+    return found.build()
+
+
+def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneView, wanted: Record) -> None:
+    name = wanted.name
+    if answer.failed:
+        found.add(
+            Code.CHECK_FAILED,
+            f"Could not read the MX of {name} ({answer.error or 'the query failed'}).",
+            (Record(name, "MX", ()),),
+        )
+        return
+    if answer.status == "OK" and answer.values:
+        # SES publishes exactly one MX, preference 10; anything else (another preference included) is reported, so
+        # what runs is what SES documents and what remediation would write.
+        expected = normalise_mx(mail_from_mx_value(identity.region))
+        if [normalise_mx(value) for value in answer.values] != [expected]:
+            found.add(
+                Code.MAIL_FROM_MX_INVALID,
+                f"{name} has MX {', '.join(answer.values)}; SES needs exactly one: {expected}.",
+                (Record(name, "MX", answer.values),),
+            )
+        return
+    if holds(view, wanted):
+        found.add(
+            Code.DNS_NOT_PROPAGATED, f"Route 53 holds the MX of {name}, but live DNS does not show it yet.", (wanted,)
+        )
+        return
+    reason = blocker(view, wanted)
+    found.add(
+        Code.MAIL_FROM_MX_MISSING,
+        f"{name} has no MX record, so SES cannot use it as the MAIL FROM domain."
+        + (f" It cannot be created automatically: {reason}." if reason else ""),
+        (wanted,),
+        fixable=not reason,
+    )
+
+
+def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) -> None:
+    name = wanted.name
+    if answer.failed:
+        found.add(
+            Code.CHECK_FAILED,
+            f"Could not read the TXT records of {name} ({answer.error or 'the query failed'}).",
+            (Record(name, "TXT", ()),),
+        )
+        return
+    records = spf_records(answer.values) if answer.status == "OK" else []
+    if len(records) > 1:
+        found.add(
+            Code.MAIL_FROM_SPF_INVALID,
+            f"{name} holds {len(records)} SPF records; receivers treat that as a permanent error and SPF fails.",
+            (Record(name, "TXT", tuple(records)),),
+        )
+        return
+    if records:
+        result = parse_spf(records[0])
+        problems = list(result.errors)
+        if not result.authorises_ses:
+            problems.append("it does not include:amazonses.com before any all, so SES is not authorised to send")
+        if problems:
+            found.add(
+                Code.MAIL_FROM_SPF_INVALID,
+                f"The SPF record of {name} is invalid: {'; '.join(problems + list(result.warnings))}.",
+                (Record(name, "TXT", (records[0],)),),
+            )
+        return
+    pending = [value for value in values_at(view, name, "TXT") if parse_spf(value).authorises_ses]
+    if pending:
+        found.add(
+            Code.DNS_NOT_PROPAGATED,
+            f"Route 53 holds the SPF record of {name}, but live DNS does not show it yet.",
+            (Record(name, "TXT", tuple(pending)),),
+        )
+        return
+    reason = blocker(view, wanted)
+    found.add(
+        Code.MAIL_FROM_SPF_MISSING,
+        f"{name} has no SPF record, so mail sent with this MAIL FROM domain fails SPF."
+        + (f" It cannot be created automatically: {reason}." if reason else ""),
+        (wanted,),
+        fixable=not reason,
+    )
