@@ -1,0 +1,240 @@
+"""template.yaml says what the code and the least-privilege design need: settings, runtime, IAM, notifications."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.events import RunRequest, parse_event
+from core.settings import Settings
+from tests.iam_policies import load_template, policy_documents
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_PROVIDED = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # set by the Lambda runtime, never by the template
+POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"}
+
+
+class RecordingEnv(Mapping[str, str]):
+    """An empty environment (but for the region) that remembers every name it was asked for."""
+
+    def __init__(self) -> None:
+        self.asked: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        if key == "AWS_REGION":
+            return "eu-west-1"
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def function(template: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = template["Resources"]["AuditFunction"]["Properties"]
+    return props
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    found = document["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    found = statement.get("Action", [])
+    return [found] if isinstance(found, str) else list(found)
+
+
+def identity_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for where, document in policy_documents(template):
+        if where.rsplit(".", 1)[-1] not in {"KeyPolicy", "AssumeRolePolicyDocument"}:
+            for statement in statements(document):
+                yield where, statement
+
+
+def test_given_the_function_then_its_environment_is_exactly_what_settings_read_plus_powertools(
+    function: dict[str, Any],
+) -> None:
+    env = RecordingEnv()
+    Settings.from_env(env)
+
+    passed = set(function["Environment"]["Variables"])
+
+    assert passed - POWERTOOLS == env.asked - LAMBDA_PROVIDED
+    assert passed >= POWERTOOLS
+
+
+def test_given_the_function_then_every_setting_comes_from_a_parameter(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    refs = {
+        name: value["Ref"]
+        for name, value in function["Environment"]["Variables"].items()
+        if isinstance(value, dict) and "Ref" in value
+    }
+    settings = set(function["Environment"]["Variables"]) - POWERTOOLS - {"FINDINGS_TOPIC_ARN"}
+
+    assert settings <= set(refs)
+    assert {refs[name] for name in settings} <= set(template["Parameters"])
+    assert refs["FINDINGS_TOPIC_ARN"] == "FindingsTopic"
+
+
+def test_given_the_function_then_it_runs_python_3_13_on_arm64_alone_for_up_to_15_minutes(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    merged = {**template["Globals"]["Function"], **function}
+
+    assert merged["Runtime"] == "python3.13"
+    assert merged["Architectures"] == ["arm64"]
+    assert merged["Handler"] == "handlers.audit.handler"
+    assert merged["CodeUri"] == "src/"
+    assert merged["ReservedConcurrentExecutions"] == 1
+    assert merged["Timeout"] == 900
+    assert merged["Tracing"] == "Active"
+    assert (ROOT / "src" / "handlers" / "__init__.py").exists()
+
+
+def test_given_the_schedule_then_it_sends_an_event_the_handler_reads_as_a_full_run(function: dict[str, Any]) -> None:
+    schedule = function["Events"]["Schedule"]
+
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
+    assert schedule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+    assert schedule["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert parse_event(json.loads(schedule["Properties"]["Input"])) == RunRequest()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("scheduler.json", RunRequest()),
+        ("dry-run.json", RunRequest(dry_run=True)),
+        ("single-identity.json", RunRequest(regions=("eu-west-1",), identities=("example.com",))),
+        ("remediate.json", RunRequest(dry_run=False)),
+    ],
+)
+def test_given_the_sample_events_then_each_is_the_request_its_name_says(name: str, expected: RunRequest) -> None:
+    event = json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
+
+    assert parse_event(event) == expected
+
+
+def test_given_record_changes_then_every_grant_is_limited_to_creating_ses_records(template: dict[str, Any]) -> None:
+    grants = [s for _, s in identity_statements(template) if any(a.startswith("route53:Change") for a in actions(s))]
+
+    assert grants
+    for grant in grants:
+        assert grant["Effect"] == "Allow"
+        condition = grant["Condition"]
+        assert condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsActions"] == ["CREATE", "UPSERT"]
+        assert condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"] == [
+            "CNAME",
+            "TXT",
+            "MX",
+        ]
+        names = condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+        assert names == ["*._domainkey.*", "_dmarc.*", {"Fn::Sub": "${MailFromSubdomain}.*"}]
+        # ForAllValues holds for an empty set too, so each key must be required to be present.
+        assert set(condition["Null"]) == {
+            "route53:ChangeResourceRecordSetsActions",
+            "route53:ChangeResourceRecordSetsRecordTypes",
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames",
+        }
+        assert set(condition["Null"].values()) == {"false"}
+
+
+def test_given_the_whole_template_then_nothing_grants_delete_or_wildcard_actions(template: dict[str, Any]) -> None:
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    granted = [a for _, s in identity_statements(template) if s["Effect"] == "Allow" for a in actions(s)]
+
+    assert "DELETE" not in text
+    assert not [a for a in granted if a.endswith(":*") or a == "*"]
+    assert not [a for a in granted if "Delete" in a]
+
+
+def test_given_publishing_then_the_function_may_publish_to_its_own_topic_only(function: dict[str, Any]) -> None:
+    publish = [s for s in statements(function["Policies"][0]) if "sns:Publish" in actions(s)]
+
+    assert publish == [
+        {"Sid": "PublishFindings", "Effect": "Allow", "Action": "sns:Publish", "Resource": {"Ref": "FindingsTopic"}}
+    ]
+    kms = [s for s in statements(function["Policies"][0]) if any(a.startswith("kms:") for a in actions(s))]
+    assert kms == [
+        {
+            "Sid": "EncryptFindings",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": {"Fn::GetAtt": ["FindingsKey", "Arn"]},
+        }
+    ]
+
+
+def test_given_ses_writes_then_each_is_granted_only_under_its_opt_in_condition(function: dict[str, Any]) -> None:
+    always = [a for s in statements(function["Policies"][0]) for a in actions(s)]
+    optional = {
+        entry["Fn::If"][0]: [a for s in statements(entry["Fn::If"][1]) for a in actions(s)]
+        for entry in function["Policies"][1:]
+    }
+
+    assert not [a for a in always if a.startswith(("ses:Put", "ses:Set", "ses:Create", "ses:Update"))]
+    assert optional == {
+        "ConfigureMailFromOn": ["ses:PutEmailIdentityMailFromAttributes", "ses:SetIdentityMailFromDomain"],
+        "UpgradeDkimKeysOn": ["ses:PutEmailIdentityDkimSigningAttributes"],
+    }
+    assert all(entry["Fn::If"][2] == {"Ref": "AWS::NoValue"} for entry in function["Policies"][1:])
+
+
+def test_given_slack_then_the_channel_is_optional_and_its_guardrail_is_never_administrator(
+    template: dict[str, Any],
+) -> None:
+    channel = template["Resources"]["SlackChannel"]
+    guardrails = channel["Properties"]["GuardrailPolicies"]
+
+    assert channel["Type"] == "AWS::Chatbot::SlackChannelConfiguration"
+    assert channel["Condition"] == "HasSlack"
+    assert template["Resources"]["SlackChannelRole"]["Condition"] == "HasSlack"
+    assert guardrails == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/ReadOnlyAccess"}]
+    assert "AdministratorAccess" not in json.dumps(template)
+    assert channel["Properties"]["SnsTopicArns"] == [{"Ref": "FindingsTopic"}]
+
+
+def test_given_the_encrypted_topic_then_alarms_can_publish_to_it(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    key_policy = statements(resources["FindingsKey"]["Properties"]["KeyPolicy"])
+    topic_policy = statements(resources["FindingsTopicPolicy"]["Properties"]["PolicyDocument"])
+
+    assert resources["FindingsTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "FindingsKey"}
+    assert any(
+        s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(actions(s))
+        for s in key_policy
+    )
+    assert any(
+        s["Effect"] == "Allow"
+        and s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        and actions(s) == ["sns:Publish"]
+        for s in topic_policy
+    )
+    for alarm in ("FunctionErrorsAlarm", "DeadLetterAlarm"):
+        assert resources[alarm]["Properties"]["AlarmActions"] == [{"Ref": "FindingsTopic"}]
+
+
+def test_given_the_outputs_then_they_name_the_function_the_topic_and_the_schedule(template: dict[str, Any]) -> None:
+    outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
+
+    assert outputs["AuditFunctionName"] == {"Ref": "AuditFunction"}
+    assert outputs["FindingsTopicArn"] == {"Ref": "FindingsTopic"}
+    assert outputs["ScheduleName"] == {"Ref": "AuditFunctionSchedule"}  # SAM names it <function><event>
