@@ -269,3 +269,26 @@ def aws(aws_server: LocalAws, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) ->
     aws_server.reset()
     fidelity.install(monkeypatch)
     return aws_server
+
+
+def subscribed_queue(aws: Any, topic_arn: str) -> str:
+    """An SQS queue subscribed to the topic with raw delivery: it receives the publish's default body."""
+    sqs = aws.client("sqs")
+    url: str = sqs.create_queue(QueueName="findings")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    aws.client("sns").subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    return url
+
+
+def received(aws: Any, url: str, expected: int) -> list[str]:
+    """Up to `expected` message bodies from the queue, polling a bounded number of times."""
+    sqs = aws.client("sqs")
+    bodies: list[str] = []
+    for _ in range(expected + 5):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        bodies += [m["Body"] for m in messages]
+        if len(bodies) >= expected:
+            break
+    return bodies

@@ -158,10 +158,11 @@ class Finding:
     message: str
     fixable: bool = False
     records: tuple[Record, ...] = ()
-    severity: Severity = field(default=Severity.LOW)
+    fixed: bool = False  # remediation created every record this finding asks for, in this run
+    # The catalogue owns severities, so a finding can never disagree with the documented one.
+    severity: Severity = field(init=False)
 
     def __post_init__(self) -> None:
-        # The catalogue owns severities, so a finding can never disagree with the documented one.
         object.__setattr__(self, "severity", CATALOGUE[self.code].severity)
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +173,7 @@ class Finding:
             "region": self.region,
             "message": self.message,
             "fixable": self.fixable,
+            "fixed": self.fixed,
             "records": [r.to_dict() for r in self.records],
         }
 

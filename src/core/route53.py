@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from core.errors import AwsError
-from core.models import RecordSet, Zone
+from core.models import Change, RecordSet, Zone
 from core.names import normalise
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def apex_name_servers(zone: Zone, records: Mapping[tuple[str, str], RecordSet]) 
     return tuple(normalise(value) for value in record.values) if record else ()
 
 
-class Route53Reader:
+class Route53Zones:
     """Lists hosted zones and reads record sets through an injected client. `calls_made` counts API pages."""
 
     def __init__(self, client: Route53Client) -> None:
@@ -73,6 +73,31 @@ class Route53Reader:
                     alias="AliasTarget" in raw,
                 )
         return records
+
+    def apply(self, zone: Zone, changes: Sequence[Change]) -> str:
+        """One atomic ChangeResourceRecordSets call; returns the change id. CREATE and UPSERT only, by design."""
+        batch = [
+            {
+                "Action": change.action,
+                "ResourceRecordSet": {
+                    "Name": change.name,
+                    "Type": change.type,
+                    "TTL": change.ttl,
+                    "ResourceRecords": [{"Value": value} for value in change.values],
+                },
+            }
+            for change in changes
+        ]
+        comment = "ses-guard: " + ", ".join(sorted({c.reason.value for c in changes}))
+        self.calls_made += 1
+        response = _translated(
+            "ChangeResourceRecordSets",
+            lambda: self._client.change_resource_record_sets(
+                HostedZoneId=zone.id,
+                ChangeBatch={"Comment": comment[:256], "Changes": batch},  # type: ignore[typeddict-item]
+            ),
+        )
+        return str(response["ChangeInfo"]["Id"])
 
     def name_servers(self, zone: Zone) -> tuple[str, ...]:
         """The zone's name servers, read from its apex NS record set."""

@@ -70,9 +70,7 @@ class Settings:
             notify_always=_bool("NOTIFY_ALWAYS", env.get("NOTIFY_ALWAYS", "")),
             ses_max_rps=_number("SES_MAX_RPS", env.get("SES_MAX_RPS", "1"), 0.01, 1000),
             dns_timeout=_number("DNS_TIMEOUT", env.get("DNS_TIMEOUT", "5"), 0.1, 60),
-            dns_concurrency=int(
-                _number("DNS_CONCURRENCY", env.get("DNS_CONCURRENCY", "16"), 1, 256, integer=True)
-            ),
+            dns_concurrency=int(_number("DNS_CONCURRENCY", env.get("DNS_CONCURRENCY", "16"), 1, 256, integer=True)),
             time_margin_seconds=_number("TIME_MARGIN_SECONDS", env.get("TIME_MARGIN_SECONDS", "30"), 0, 600),
         )
 
@@ -164,6 +162,8 @@ def _topic_arn(raw: str) -> str:
 
 def _rua(raw: str) -> str:
     value = raw.strip()
-    if value and not re.match(r"^[^@\s,;!]+@[a-z0-9.-]+\.[a-z]{2,}$", value, re.IGNORECASE):
+    if value and (
+        value.lower().startswith("mailto:") or not re.match(r"^[^@\s,;!]+@[a-z0-9.-]+\.[a-z]{2,}$", value, re.I)
+    ):
         raise ConfigError(f"DMARC_RUA: {raw!r} is not an email address (give it without mailto:)")
     return value

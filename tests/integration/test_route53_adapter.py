@@ -1,4 +1,4 @@
-"""Route53Reader against moto's server on loopback, and the Route 53 behaviour the fidelity layer restores."""
+"""Route53Zones against moto's server on loopback, and the Route 53 behaviour the fidelity layer restores."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from core.aws import Clients
 from core.errors import AwsError
 from core.models import RecordSet, Zone
-from core.route53 import Route53Reader, apex_name_servers
+from core.route53 import Route53Zones, apex_name_servers
 from core.zones import pick_zone
 from tests.fixtures_aws import REGION, LocalAws
 
@@ -44,8 +44,8 @@ def apply(aws: LocalAws, zone_id: str, *changes: dict[str, Any]) -> None:
     aws.client("route53").change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": list(changes)})
 
 
-def reader(aws: LocalAws) -> Route53Reader:
-    return Route53Reader(Clients.for_region(aws.session(), REGION).route53)
+def reader(aws: LocalAws) -> Route53Zones:
+    return Route53Zones(Clients.for_region(aws.session(), REGION).route53)
 
 
 def test_given_public_private_and_delegated_zones_when_listing_then_each_is_read_with_its_kind(aws: LocalAws) -> None:

@@ -6,7 +6,7 @@ from core.checks.dmarcrecord import looks_like_dmarc
 from core.checks.records import types_at, values_at
 from core.checks.spf import looks_like_spf
 from core.models import Record, ZoneView
-from core.names import is_subdomain, normalise
+from core.names import ancestors, is_subdomain, normalise
 
 
 def blocker(view: ZoneView, record: Record) -> str:
@@ -37,8 +37,11 @@ def _placement(view: ZoneView, name: str) -> str:
         return f"no public Route 53 hosted zone of this account contains {name}"
     if not is_subdomain(name, zone.name):
         return f"{name} lies outside the hosted zone {zone.name}"
-    if "NS" in types_at(view, name) and name != zone.name:
-        return f"{name} is delegated to other name servers by NS records in {zone.name}"
+    for parent in ancestors(name):
+        if parent == zone.name or not is_subdomain(parent, zone.name):
+            break
+        if "NS" in types_at(view, parent):
+            return f"{parent} is delegated to other name servers by NS records in {zone.name}"
     return ""
 
 

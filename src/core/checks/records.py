@@ -72,3 +72,23 @@ def holds(view: ZoneView, record: Record) -> bool:
     held = values_at(view, record.name, record.type)
     wanted = tuple(presentation(record.type, v) for v in record.values)
     return bool(held) and sorted(held) == sorted(wanted)
+
+
+def route53_txt_value(text: str) -> str:
+    """`text` as one Route 53 TXT value: quoted strings of at most 255 bytes each, `"` and `\\` backslash-escaped,
+    control and non-ASCII bytes as `\\ooo` octal, as the Route 53 developer guide's TXT format asks."""
+    data = text.encode("utf-8")
+    chunks = [data[i : i + 255] for i in range(0, len(data), 255)] or [b""]
+    return " ".join(f'"{_escape(chunk)}"' for chunk in chunks)
+
+
+def _escape(chunk: bytes) -> str:
+    out = []
+    for byte in chunk:
+        if byte in (0x22, 0x5C):
+            out.append("\\" + chr(byte))
+        elif byte < 0x20 or byte >= 0x7F:
+            out.append(f"\\{byte:03o}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)

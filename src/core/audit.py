@@ -1,0 +1,165 @@
+"""The audit: read SES per region, Route 53 once, live DNS per identity, then judge everything purely."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from core.checks.identity import signing_domains
+from core.errors import AwsError
+from core.evaluate import check_failed, evaluate_address, evaluate_domain
+from core.models import Code, Finding, Identity, Zone, ZoneView
+from core.names import identity_name, within_zone
+from core.observe import observe_domain
+from core.ports import Lookup, Wiring
+from core.required import dmarc_name, required_records
+from core.settings import Settings
+from core.zones import pick_zone
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Stops starting new identities when the Lambda's remaining time falls under the margin."""
+
+    remaining_seconds: Callable[[], float]
+    margin_seconds: float
+
+    @classmethod
+    def unlimited(cls) -> Deadline:
+        return cls(lambda: float("inf"), 0.0)
+
+    @classmethod
+    def after(cls, seconds: float, margin_seconds: float) -> Deadline:
+        end = time.monotonic() + seconds
+        return cls(lambda: end - time.monotonic(), margin_seconds)
+
+    def expired(self) -> bool:
+        return self.remaining_seconds() < self.margin_seconds
+
+
+@dataclass
+class AuditResult:
+    regions: list[str]
+    identities: list[Identity] = field(default_factory=list)
+    views: dict[tuple[str, str], ZoneView] = field(default_factory=dict)  # (region, identity) -> Route 53 view
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def resolve_regions(requested: Sequence[str], wiring: Wiring) -> list[str]:
+    return wiring.all_regions() if list(requested) == ["all"] else list(requested)
+
+
+def audit(
+    regions: Sequence[str],
+    settings: Settings,
+    wiring: Wiring,
+    deadline: Deadline,
+    only: Collection[str] | None = None,
+) -> AuditResult:
+    result = AuditResult(regions=resolve_regions(regions, wiring))
+    result.identities = _read_identities(result, settings, wiring, only)
+    domains = [i for i in result.identities if i.is_domain]
+    route53_error = _read_views(result, domains, settings, wiring)
+    for members in _by_region(result.identities).values():
+        signers = signing_domains(members)
+        result.findings.extend(f for i in members if not i.is_domain for f in evaluate_address(i, signers))
+    result.findings.extend(
+        _check_domains(result, domains, wiring.dns(), deadline=deadline, settings=settings, route53_error=route53_error)
+    )
+    return result
+
+
+def _read_identities(
+    result: AuditResult, settings: Settings, wiring: Wiring, only: Collection[str] | None
+) -> list[Identity]:
+    """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it."""
+
+    def read(region: str) -> list[Identity]:
+        try:
+            return wiring.ses(region).read_identities(only)
+        except AwsError as err:
+            result.errors.append(f"{region}: {err}")
+            return []
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(result.regions), 8))) as pool:
+        identities = [i for batch in pool.map(read, result.regions) for i in batch]
+    return [i for i in identities if not _excluded(i.name, settings.exclude_identities)]
+
+
+def _excluded(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, identity_name(p)) for p in patterns)
+
+
+def _needed_names(identity: Identity, settings: Settings) -> set[str]:
+    names = {r.record.name for r in required_records(identity, settings.dmarc_policy, settings.dmarc_rua)}
+    return names | {dmarc_name(identity.domain)}
+
+
+def _read_views(result: AuditResult, domains: list[Identity], settings: Settings, wiring: Wiring) -> str:
+    """Lists zones once and reads each touched zone once; returns the Route 53 error, if any."""
+    source = wiring.route53()
+    try:
+        zones = source.list_zones()
+    except AwsError as err:
+        result.errors.append(f"route53: {err}")
+        return str(err)
+    placed: dict[Zone, list[Identity]] = defaultdict(list)
+    for identity in domains:
+        zone = pick_zone(identity.domain, zones)
+        if zone is None:
+            result.views[(identity.region, identity.name)] = ZoneView(zone=None)
+        else:
+            placed[zone].append(identity)
+    for zone, members in placed.items():
+        names = {zone.name} | within_zone({n for i in members for n in _needed_names(i, settings)}, zone.name)
+        try:
+            records = source.record_sets(zone, names)
+        except AwsError as err:
+            result.errors.append(f"route53 zone {zone.name}: {err}")
+            continue
+        apex_ns = records.get((zone.name, "NS"))
+        view = ZoneView(zone=zone, name_servers=apex_ns.values if apex_ns else (), records=records)
+        for identity in members:
+            result.views[(identity.region, identity.name)] = view
+    return ""
+
+
+def _check_domains(
+    result: AuditResult,
+    domains: list[Identity],
+    dns: Lookup,
+    *,
+    deadline: Deadline,
+    settings: Settings,
+    route53_error: str,
+) -> list[Finding]:
+    dmarc = {"dmarc_policy": settings.dmarc_policy, "dmarc_rua": settings.dmarc_rua}
+
+    def check(identity: Identity) -> list[Finding]:
+        if deadline.expired():
+            return [check_failed(identity, "Not checked: the run's time budget ran out before this identity.")]
+        view = result.views.get((identity.region, identity.name))
+        if view is None:
+            reason = route53_error or "its Route 53 zone could not be read"
+            findings = evaluate_domain(identity, observe_domain(identity, dns, None), ZoneView(zone=None), **dmarc)
+            # Without Route 53 nothing is fixable and "no zone" would be a guess: say what failed instead.
+            return [
+                *(f for f in findings if f.code is not Code.ZONE_NOT_FOUND),
+                check_failed(identity, f"Route 53 could not be read ({reason}); nothing can be fixed this run."),
+            ]
+        return evaluate_domain(identity, observe_domain(identity, dns, view.zone), view, **dmarc)
+
+    with ThreadPoolExecutor(max_workers=settings.dns_concurrency) as pool:
+        return [f for findings in pool.map(check, domains) for f in findings]
+
+
+def _by_region(identities: list[Identity]) -> dict[str, list[Identity]]:
+    grouped: dict[str, list[Identity]] = defaultdict(list)
+    for identity in identities:
+        grouped[identity.region].append(identity)
+    return grouped

@@ -1,0 +1,48 @@
+"""Lambda entry point: event -> settings -> one run -> summary."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from core.audit import Deadline
+from core.events import parse_event
+from core.metrics import record_metrics
+from core.service import execute
+from core.settings import Settings
+from core.wiring import AwsWiring, SnsNotifier
+
+logger = Logger(service="ses-guard")
+metrics = Metrics(service="ses-guard", namespace="SesGuard")
+tracer = Tracer(service="ses-guard")
+
+
+@cache
+def load_settings() -> Settings:
+    """Validated once per cold start; a bad value fails the invocation with the variable's name."""
+    return Settings.from_env(os.environ)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    settings = load_settings()
+    request = parse_event(event)
+    logger.set_correlation_id(context.aws_request_id)
+    wiring = AwsWiring(settings)
+    summary = execute(
+        request,
+        settings,
+        wiring,
+        Deadline(lambda: context.get_remaining_time_in_millis() / 1000, settings.time_margin_seconds),
+        run_id=context.aws_request_id,
+        notifier=SnsNotifier(wiring, settings) if settings.findings_topic_arn else None,
+    )
+    record_metrics(metrics, summary)
+    logger.info("run summary", extra={"summary": summary.to_dict()})
+    return summary.to_dict()

@@ -1,0 +1,141 @@
+"""The real Lambda handler against moto's server and a DNS server on loopback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.errors import ConfigError, EventError
+from tests import scenario
+from tests.fixtures_aws import received, subscribed_queue
+from tests.lambda_context import LambdaContext
+
+
+def test_given_an_account_with_every_problem_when_the_handler_runs_then_it_reports_exactly_those(aws, dns_server, run):
+    scenario.build(aws, dns_server)
+
+    summary = run()
+
+    expected = {key: codes for key, codes in scenario.EXPECTED.items() if codes}
+    assert scenario.codes_by_identity(summary) == expected
+    assert summary["identities_audited"] == len(scenario.EXPECTED)
+    assert summary["errors"] == []
+
+
+def test_given_too_little_time_left_when_the_handler_runs_then_unreached_identities_are_reported(aws, dns_server, run):
+    scenario.build(aws, dns_server)
+
+    summary = run(context=LambdaContext(timeout_seconds=20))  # under the 30 s safety margin from the start
+
+    domains = {key for key in scenario.EXPECTED if "@" not in key[0]}
+    budget = {(f["identity"], f["region"]) for f in summary["findings"] if "time budget" in f["message"]}
+    assert budget == domains
+    assert all(f["code"] == "CHECK_FAILED" for f in summary["findings"] if "time budget" in f["message"])
+    assert ("noreply@partner.example", scenario.EU) in scenario.codes_by_identity(summary)
+    assert dns_server.queries_received == 0
+
+
+def test_given_a_region_that_refuses_when_the_handler_runs_then_the_other_region_is_still_audited(aws, dns_server, run):
+    scenario.build(aws, dns_server)
+    aws.fail("ListEmailIdentities", "AccessDeniedException", "not authorized", status=403, region=scenario.US)
+
+    summary = run()
+
+    assert len(summary["errors"]) == 1
+    assert summary["errors"][0].startswith("us-east-1: ")
+    assert "AccessDeniedException" in summary["errors"][0]
+    regions = {key[1] for key in scenario.codes_by_identity(summary)}
+    assert regions == {scenario.EU}
+
+
+def test_given_route53_unreadable_when_the_handler_runs_then_dns_findings_stay_and_nothing_is_fixable(
+    aws, dns_server, run
+):
+    scenario.build(aws, dns_server)
+    aws.fail("ListHostedZones", "AccessDenied", "not authorized", status=403)
+
+    summary = run()
+
+    found = scenario.codes_by_identity(summary)
+    assert "ZONE_NOT_FOUND" not in {code for codes in found.values() for code in codes}
+    assert {"DKIM_RECORD_MISSING", "CHECK_FAILED"} <= found[("example.com", scenario.EU)]
+    assert not any(f["fixable"] for f in summary["findings"])
+    assert any(e.startswith("route53: ") for e in summary["errors"])
+
+
+def test_given_a_bad_event_when_the_handler_runs_then_it_fails_before_any_call(aws, dns_server, run):
+    with pytest.raises(EventError, match="unknown keys in event: region"):
+        run({"region": "eu-west-1"})
+
+    assert len(aws.calls) == 0
+    assert dns_server.queries_received == 0
+
+
+def test_given_a_bad_setting_when_the_handler_runs_then_it_fails_naming_the_variable(aws, run, monkeypatch):
+    monkeypatch.setenv("DNS_NAMESERVERS", "resolver.example")
+
+    with pytest.raises(ConfigError, match="DNS_NAMESERVERS"):
+        run()
+
+    assert len(aws.calls) == 0
+
+
+def test_given_a_manual_event_naming_one_identity_when_the_handler_runs_then_only_it_is_audited(aws, dns_server, run):
+    scenario.build(aws, dns_server)
+
+    summary = run({"regions": [scenario.EU], "identities": ["Shop.Example.com"], "dry_run": True})
+
+    assert summary["dry_run"] is True
+    assert summary["regions"] == [scenario.EU]
+    assert summary["identities_audited"] == 1
+    assert scenario.codes_by_identity(summary) == {
+        ("shop.example.com", scenario.EU): scenario.EXPECTED[("shop.example.com", scenario.EU)]
+    }
+
+
+def test_given_excluded_identities_when_the_handler_runs_then_they_are_neither_audited_nor_reported(
+    aws, dns_server, run, monkeypatch
+):
+    scenario.build(aws, dns_server)
+    monkeypatch.setenv("EXCLUDE_IDENTITIES", "*.example.net,NoReply@*")
+
+    summary = run()
+
+    reported = {key[0] for key in scenario.codes_by_identity(summary)}
+    assert "conflict.example.net" not in reported
+    assert "noreply@partner.example" not in reported
+    assert summary["identities_audited"] == len(scenario.EXPECTED) - 2
+
+
+def test_given_a_findings_topic_when_the_handler_runs_then_subscribers_get_the_run(aws, dns_server, run, monkeypatch):
+    scenario.build(aws, dns_server)
+    topic = aws.client("sns").create_topic(Name="ses-guard-findings")["TopicArn"]
+    url = subscribed_queue(aws, topic)
+    monkeypatch.setenv("FINDINGS_TOPIC_ARN", topic)
+    monkeypatch.setenv("NOTIFY_MIN_SEVERITY", "HIGH")
+
+    summary = run({"dry_run": True})
+
+    [body] = received(aws, url, 1)
+    message = json.loads(body)  # the default (non-email, non-Slack) body: the run summary
+    assert message["run_id"] == summary["run_id"]
+    high = {(f["identity"], f["code"]) for f in summary["findings"] if f["severity"] == "HIGH"}
+    assert {(f["identity"], f["code"]) for f in message["findings"]} == high
+    assert summary["errors"] == []
+
+
+def test_given_a_topic_that_refuses_when_the_handler_runs_then_the_run_still_returns_with_the_error(
+    aws, dns_server, run, monkeypatch
+):
+    scenario.build(aws, dns_server)
+    topic = aws.client("sns").create_topic(Name="ses-guard-findings")["TopicArn"]
+    monkeypatch.setenv("FINDINGS_TOPIC_ARN", topic)
+    aws.fail("Publish", "AuthorizationError", "not allowed to publish", status=403)
+
+    summary = run({"dry_run": True})
+
+    assert summary["findings"]
+    assert len(summary["errors"]) == 1
+    assert summary["errors"][0].startswith("notification: ")
+    assert "AuthorizationError" in summary["errors"][0]
