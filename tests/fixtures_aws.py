@@ -231,6 +231,7 @@ class LocalAws:
 def serve_local_aws() -> Iterator[LocalAws]:
     """moto's server on a free loopback port, behind the counting middleware, until the block ends."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request drowns the output
+    fidelity.add_routes()
     log = CallLog()
     app = CountingMiddleware(DomainDispatcherApplication(create_backend_app), log)
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=MotoRequestHandler)

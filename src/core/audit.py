@@ -17,7 +17,7 @@ from core.names import identity_name, within_zone
 from core.observe import observe_domain
 from core.ports import Lookup, Wiring
 from core.required import dmarc_name, required_records
-from core.settings import Settings
+from core.settings import Settings, mail_from_domain
 from core.zones import pick_zone
 
 
@@ -97,6 +97,8 @@ def _excluded(name: str, patterns: Sequence[str]) -> bool:
 
 def _needed_names(identity: Identity, settings: Settings) -> set[str]:
     names = {r.record.name for r in required_records(identity, settings.dmarc_policy, settings.dmarc_rua)}
+    if settings.configure_mail_from and not (identity.mail_from and identity.mail_from.domain):
+        names.add(mail_from_domain(identity, settings))
     return names | {dmarc_name(identity.domain)}
 
 

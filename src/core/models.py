@@ -202,7 +202,7 @@ class RecordSet:
 class Change:
     zone_id: str
     zone_name: str
-    action: Literal["CREATE", "UPSERT"]
+    action: Literal["CREATE", "UPSERT", "SES_SET_MAIL_FROM", "SES_DKIM_2048"]  # SES_*: zone fields empty
     name: str
     type: str
     values: tuple[str, ...]

@@ -8,8 +8,12 @@ from typing import Protocol
 from core.models import Answer, Change, Identity, RecordSet, RunSummary, Zone
 
 
-class SesSource(Protocol):
+class SesApi(Protocol):
     def read_identities(self, names: Collection[str] | None = None) -> list[Identity]: ...
+
+    def set_mail_from(self, identity: str, mail_from_domain: str) -> None: ...
+
+    def request_2048_bit_keys(self, identity: str) -> None: ...
 
 
 class Zones(Protocol):
@@ -31,7 +35,7 @@ class Notifier(Protocol):
 class Wiring(Protocol):
     """How a run reaches the outside world; the handler, the CLI and the tests each build one."""
 
-    def ses(self, region: str) -> SesSource: ...
+    def ses(self, region: str) -> SesApi: ...
 
     def route53(self) -> Zones: ...
 

@@ -9,6 +9,7 @@ from core.events import RunRequest
 from core.models import RunSummary
 from core.ports import Notifier, Wiring
 from core.remediate import remediate
+from core.sesfix import fix_ses
 from core.settings import Settings
 
 
@@ -24,15 +25,18 @@ def execute(
     """Audit, then create what is safely fixable (or only plan it on a dry run), then notify."""
     dry_run = settings.dry_run if request.dry_run is None else request.dry_run
     result = audit(request.regions or settings.regions, settings, wiring, deadline, request.identities)
-    fixes = remediate(result.findings, result.views, wiring.route53(), ttl=settings.record_ttl, dry_run=dry_run)
-    findings = merge([*fixes.mark_fixed(result.findings), *fixes.failures])
+    ses = fix_ses(result.identities, result.findings, result.views, settings, wiring=wiring, dry_run=dry_run)
+    fixes = remediate(
+        ses.findings, result.views, wiring.route53(), ttl=settings.record_ttl, dry_run=dry_run, extra=ses.wanted
+    )
+    findings = merge([*fixes.mark_fixed(ses.findings), *fixes.failures])
     summary = RunSummary(
         run_id=run_id,
         dry_run=dry_run,
         regions=result.regions,
         identities_audited=len(result.identities),
         findings=sorted(findings, key=lambda f: (-f.severity.rank, f.identity, f.region, f.code.value)),
-        changes=fixes.changes,
+        changes=[*ses.changes, *fixes.changes],
         errors=result.errors,
     )
     if notifier is not None:

@@ -87,7 +87,7 @@ def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
         yield items[start : start + size]
 
 
-class SesReader:
+class SesRegion:
     """Reads every SES identity of one region with batch calls, through `pacer`.
 
     GetEmailIdentity is called once per region, on one Easy DKIM domain identity, to learn the signing hosted zone
@@ -115,6 +115,28 @@ class SesReader:
         details = self._details(domains, dkim)
         zone = self._region_signing_zone(details)
         return [self._identity(item, dkim, mail_from, details, zone) for item in listed]
+
+    def set_mail_from(self, identity: str, mail_from_domain: str) -> None:
+        """Give a domain identity a custom MAIL FROM domain; SES falls back to amazonses.com if its MX goes missing."""
+        self._call(
+            "ses",
+            "SetIdentityMailFromDomain",
+            self._ses.set_identity_mail_from_domain,
+            Identity=identity,
+            MailFromDomain=mail_from_domain,
+            BehaviorOnMXFailure="UseDefaultValue",
+        )
+
+    def request_2048_bit_keys(self, identity: str) -> None:
+        """Ask SES to sign with a 2048-bit Easy DKIM key from its next rotation; the CNAMEs stay the same."""
+        self._call(
+            "sesv2",
+            "PutEmailIdentityDkimSigningAttributes",
+            self._sesv2.put_email_identity_dkim_signing_attributes,
+            EmailIdentity=identity,
+            SigningAttributesOrigin="AWS_SES",
+            SigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
+        )
 
     def _call(self, service: str, operation: str, method: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
         self._pacer.wait()

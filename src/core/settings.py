@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.errors import ConfigError
-from core.models import Severity
+from core.models import Identity, Severity
 
 DMARC_POLICIES = ("none", "quarantine", "reject")
 _SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -76,6 +76,11 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+
+def mail_from_domain(identity: Identity, settings: Settings) -> str:
+    """The custom MAIL FROM domain ses-guard gives an identity that has none (CONFIGURE_MAIL_FROM)."""
+    return f"{settings.mail_from_subdomain}.{identity.domain}"
 
 
 def _csv(raw: str) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from core.dns import DnsClient, make_resolver
 from core.models import RunSummary
 from core.notify import render
 from core.route53 import Route53Zones
-from core.ses import Pacer, SesReader
+from core.ses import Pacer, SesRegion
 from core.settings import Settings
 from core.sns import SnsPublisher
 
@@ -24,6 +24,7 @@ class AwsWiring:
         self._session = session or boto3.session.Session()
         self._config = boto_config()
         self._clients: dict[str, Clients] = {}
+        self._ses: dict[str, SesRegion] = {}
         self._lock = threading.Lock()
         self._dns: DnsClient | None = None
         self._route53: Route53Zones | None = None
@@ -37,9 +38,15 @@ class AwsWiring:
     def home_region(self) -> str:
         return self._session.region_name or self._settings.regions[0]
 
-    def ses(self, region: str) -> SesReader:
+    def ses(self, region: str) -> SesRegion:
+        """One per region for the run, so every SES call of the region goes through the same pacer."""
         clients = self.clients(region)
-        return SesReader(clients.sesv2, clients.ses, region, pacer=Pacer(self._settings.ses_max_rps))
+        with self._lock:
+            if region not in self._ses:
+                self._ses[region] = SesRegion(
+                    clients.sesv2, clients.ses, region, pacer=Pacer(self._settings.ses_max_rps)
+                )
+            return self._ses[region]
 
     def route53(self) -> Route53Zones:
         if self._route53 is None:

@@ -191,7 +191,7 @@ def test_given_ses_writes_then_each_is_granted_only_under_its_opt_in_condition(f
 
     assert not [a for a in always if a.startswith(("ses:Put", "ses:Set", "ses:Create", "ses:Update"))]
     assert optional == {
-        "ConfigureMailFromOn": ["ses:PutEmailIdentityMailFromAttributes", "ses:SetIdentityMailFromDomain"],
+        "ConfigureMailFromOn": ["ses:SetIdentityMailFromDomain"],
         "UpgradeDkimKeysOn": ["ses:PutEmailIdentityDkimSigningAttributes"],
     }
     assert all(entry["Fn::If"][2] == {"Ref": "AWS::NoValue"} for entry in function["Policies"][1:])
