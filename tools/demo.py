@@ -48,14 +48,29 @@ def main() -> int:
         from core.report import format_table
         from handlers import audit
 
-        scenario.build(aws, dns)
-        print(
-            f"Seeded {len(scenario.EXPECTED)} SES identities in {scenario.EU} and {scenario.US}, Route 53 zones "
-            "example.com (public and private) and example.net, and a DNS server on loopback.\n"
+        world = scenario.build(aws, dns)
+        banner(
+            f"1. Audit (dry run): {len(scenario.EXPECTED)} SES identities in {scenario.EU} and {scenario.US}, "
+            "Route 53 zones example.com (public and private) and example.net, live DNS on loopback"
         )
-        summary = audit.handler({}, LambdaContext())
-        print(format_table(summary))
+        print(format_table(audit.handler({"dry_run": True}, LambdaContext())))
+        banner("2. The same run, applied: ses-guard creates what it safely can")
+        applied = audit.handler({"dry_run": False}, LambdaContext())
+        for change in applied["changes"]:
+            print(f"  {change['action']:<6} {change['name']} {change['type']} {' '.join(change['values'])}")
+        banner("3. Resolvers catch up with Route 53; the audit runs again")
+        world.sync("example.com")
+        again = audit.handler({"dry_run": True}, LambdaContext())
+        fixable = [f for f in again["findings"] if f["fixable"]]
+        print(f"{len(again['changes'])} changes planned, {len(fixable)} fixable findings left.")
+        print("What remains needs a person (SES itself re-checks pending identities within 72 hours):")
+        for finding in again["findings"]:
+            print(f"  {finding['severity']:<6} {finding['code']:<27} {finding['identity']} ({finding['region']})")
     return 0
+
+
+def banner(text: str) -> None:
+    print(f"\n=== {text}\n")
 
 
 if __name__ == "__main__":

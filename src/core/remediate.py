@@ -14,6 +14,7 @@ from core.ports import Zones
 
 # Route 53 answers InvalidChangeBatch when a CREATE meets a record set that appeared since the zone was read.
 _RACE = "InvalidChangeBatch"
+_DENIED = ("AccessDenied", "AccessDeniedException")
 
 
 @dataclass
@@ -39,13 +40,14 @@ def remediate(
     *,
     ttl: int,
     dry_run: bool,
+    extra: Sequence[Wanted] = (),
 ) -> Remediation:
     """`views` are the audit's, keyed by (region, identity). Each zone is planned, and written, on its own, so
     one zone's failure leaves the others alone."""
     result = Remediation()
     zones: dict[Zone, list[Wanted]] = defaultdict(list)
     audit_views: dict[Zone, ZoneView] = {}
-    for item in wanted_records(findings):
+    for item in [*wanted_records(findings), *extra]:
         view = views.get((item.region, item.identity))
         if view is not None and view.zone is not None:
             zones[view.zone].append(item)
@@ -68,8 +70,7 @@ def _apply_zone(zone: Zone, wanted: list[Wanted], writer: Zones, ttl: int, resul
             view = ZoneView(zone=zone, records=writer.record_sets(zone, within_zone(names, zone.name)))
             changes, skipped = plan_zone(zone, view, wanted, ttl)
             for batch in batches(changes):
-                writer.apply(zone, batch)
-                result.changes += [replace(change, applied=True) for change in batch]
+                skipped += _write(zone, batch, writer, wanted, result)
         except AwsError as err:
             if err.code == _RACE and attempt == 1:
                 continue  # the zone changed between read and write: read it again and plan again, once
@@ -84,6 +85,33 @@ def _apply_zone(zone: Zone, wanted: list[Wanted], writer: Zones, ttl: int, resul
             for value in item.record.values
         }
         return
+
+
+def _write(zone: Zone, batch: list[Change], writer: Zones, wanted: list[Wanted], result: Remediation) -> list[Skipped]:
+    """Apply one batch. IAM conditions judge a batch as a whole, so when it is denied, each change is tried alone:
+    one record outside the policy (say, a MAIL FROM name of another pattern) must not hold back the rest."""
+    try:
+        writer.apply(zone, batch)
+    except AwsError as err:
+        if err.code not in _DENIED or len(batch) == 1:
+            raise
+    else:
+        result.changes += [replace(change, applied=True) for change in batch]
+        return []
+    denied: list[Skipped] = []
+    for change in batch:
+        try:
+            writer.apply(zone, [change])
+        except AwsError as err:
+            if err.code not in _DENIED:
+                raise
+            key = (change.name, change.type)
+            denied += [
+                Skipped(w, f"Route 53 refused it: {err}") for w in wanted if (w.record.name, w.record.type) == key
+            ]
+        else:
+            result.changes.append(replace(change, applied=True))
+    return denied
 
 
 def _failed(zone: Zone, wanted: list[Wanted], err: AwsError) -> list[Finding]:

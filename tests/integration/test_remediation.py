@@ -187,13 +187,13 @@ def test_given_two_runs_started_together_when_both_apply_then_each_record_exists
 
 def test_given_a_zone_that_rejects_changes_when_run_then_other_zones_are_still_fixed(aws, dns_server, run):
     world = scenario.build(aws, dns_server)
-    aws.fail("ChangeResourceRecordSets", "AccessDenied", "not allowed in this zone", status=403, times=1)
+    aws.fail("ChangeResourceRecordSets", "InvalidInput", "the zone is locked", status=400, times=1)
 
     summary = run()
 
     failed = [f for f in summary["findings"] if "Route 53 did not take" in f["message"]]
     assert failed
-    assert all(f["code"] == "CHECK_FAILED" and "AccessDenied" in f["message"] for f in failed)
+    assert all(f["code"] == "CHECK_FAILED" and "InvalidInput" in f["message"] for f in failed)
     failed_zone = {c["zone_name"] for c in summary["changes"]} ^ {"example.com", "example.net"}
     assert len(failed_zone) == 1
     assert all(c["applied"] for c in summary["changes"])
@@ -222,3 +222,42 @@ def test_given_a_zone_that_keeps_changing_when_run_then_it_re_reads_once_and_rep
     }
     assert all("InvalidChangeBatch" in f["message"] for f in failed)
     assert summary["changes"] == []
+
+
+def test_given_route53_busy_with_a_prior_change_when_run_then_the_write_is_retried_and_lands(aws, dns_server, run):
+    world = scenario.build(aws, dns_server)
+    aws.calls.clear()
+    aws.fail("ChangeResourceRecordSets", "PriorRequestNotComplete", "The request was rejected", status=400, times=2)
+
+    summary = run()
+
+    assert changed(summary) == expected_changes(world)
+    assert all(c["applied"] for c in summary["changes"])
+    assert aws.calls.count(operation="ChangeResourceRecordSets") == 2 + 2  # two refused, then one per zone
+
+
+def test_given_two_zones_to_fix_when_run_then_each_gets_exactly_one_change_batch(aws, dns_server, run):
+    scenario.build(aws, dns_server)
+    aws.calls.clear()
+
+    run()
+
+    assert aws.calls.count(operation="ChangeResourceRecordSets") == 2
+
+
+def test_given_iam_denying_one_record_of_a_batch_when_run_then_the_others_are_still_written(aws, dns_server, run):
+    world = scenario.build(aws, dns_server)
+    aws.calls.clear()
+    # The first batch is denied as a whole, then its first change alone; the rest of it goes through.
+    aws.fail("ChangeResourceRecordSets", "AccessDenied", "not authorized by the policy", status=403, times=2)
+
+    summary = run()
+
+    refused = [f for f in summary["findings"] if "Route 53 refused it" in f["message"]]
+    assert len(refused) == 1
+    assert refused[0]["code"] == "CHECK_FAILED"
+    assert len(refused[0]["records"]) == 1
+    denied = (refused[0]["records"][0]["name"], refused[0]["records"][0]["type"])
+    expected = {(name, rtype) for _, _, name, rtype in expected_changes(world)}
+    assert {(c["name"], c["type"]) for c in summary["changes"]} == expected - {denied}
+    assert all(c["applied"] for c in summary["changes"])

@@ -1,4 +1,4 @@
-"""SesReader against moto's server on loopback: what it reads, and how many SES calls it spends doing so."""
+"""SesRegion against moto's server on loopback: what it reads, and how many SES calls it spends doing so."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from core.aws import Clients, boto_config, ses_regions
 from core.errors import AwsError
 from core.models import DkimState, MailFromState
-from core.ses import Pacer, SesReader
+from core.ses import Pacer, SesRegion
 from tests.fidelity import seed_identity
 from tests.fixtures_aws import REGION, LocalAws
 
@@ -36,11 +36,11 @@ class FakeClock:
             self.now += seconds
 
 
-def reader(aws: LocalAws, *, max_rps: float = 1.0, max_attempts: int = 10) -> tuple[SesReader, FakeClock]:
+def reader(aws: LocalAws, *, max_rps: float = 1.0, max_attempts: int = 10) -> tuple[SesRegion, FakeClock]:
     clock = FakeClock()
     clients = Clients.for_region(aws.session(), REGION, boto_config(max_attempts=max_attempts))
     pacer = Pacer(max_rps, clock=clock, sleep=clock.sleep)
-    return SesReader(clients.sesv2, clients.ses, REGION, pacer=pacer), clock
+    return SesRegion(clients.sesv2, clients.ses, REGION, pacer=pacer), clock
 
 
 def ses_calls(aws: LocalAws) -> int:
