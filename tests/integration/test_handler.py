@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,8 @@ from core.errors import ConfigError, EventError
 from tests import scenario
 from tests.fixtures_aws import received, subscribed_queue
 from tests.lambda_context import LambdaContext
+
+EVENTS = Path(__file__).parents[2] / "events"
 
 
 def test_given_an_account_with_every_problem_when_the_handler_runs_then_it_reports_exactly_those(aws, dns_server, run):
@@ -139,3 +142,17 @@ def test_given_a_topic_that_refuses_when_the_handler_runs_then_the_run_still_ret
     assert len(summary["errors"]) == 1
     assert summary["errors"][0].startswith("notification: ")
     assert "AuthorizationError" in summary["errors"][0]
+
+
+@pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)
+def test_given_each_shipped_event_when_the_handler_runs_then_it_returns_a_summary(aws, dns_server, run, path):
+    scenario.build(aws, dns_server)
+    event = json.loads(path.read_text())
+
+    summary = run(event)
+
+    assert summary["identities_audited"] >= 1
+    assert summary["errors"] == []
+    assert summary["dry_run"] is event.get("dry_run", False)
+    if "identities" in event:
+        assert {f["identity"] for f in summary["findings"]} <= set(event["identities"])

@@ -12,17 +12,15 @@ from core.models import (
     DkimObservation,
     DkimState,
     DomainObservation,
-    Finding,
     Identity,
     Record,
     RecordSet,
     Zone,
-    ZoneView,
 )
+from tests.unit.checks_helpers import codes, only, view
 
 pytestmark = pytest.mark.disable_socket
 
-ZONE = Zone("/hostedzone/Z1", "example.com", private=False)
 SIGNING_ZONE = "dkim.amazonses.com"
 TOKENS = ("t0kenaaaaaaaaaaaaaaaaaaaaaaaaaaa", "t0kenbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t0kenccccccccccccccccccccccccccc")
 # openssl genrsa 2048 / 1024, public halves (SubjectPublicKeyInfo, base64)
@@ -72,20 +70,6 @@ def absent(token: str, status: str = "NXDOMAIN") -> DkimObservation:
 
 def observe(*tokens: DkimObservation, domain: str = "example.com") -> DomainObservation:
     return DomainObservation(domain=domain, dkim=tokens)
-
-
-def view(*records: RecordSet, zone: Zone | None = ZONE) -> ZoneView:
-    return ZoneView(zone=zone, records={(r.name, r.type): r for r in records})
-
-
-def codes(findings: list[Finding]) -> list[Code]:
-    return sorted(f.code for f in findings)
-
-
-def only(findings: list[Finding], code: Code) -> Finding:
-    matching = [f for f in findings if f.code is code]
-    assert len(matching) == 1, findings
-    return matching[0]
 
 
 def test_given_three_good_cnames_and_2048_bit_keys_when_checked_then_nothing_is_found() -> None:

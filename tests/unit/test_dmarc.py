@@ -20,18 +20,14 @@ from core.models import (
     Answer,
     Code,
     DomainObservation,
-    Finding,
     Identity,
     MailFromState,
     Record,
     RecordSet,
-    Zone,
-    ZoneView,
 )
+from tests.unit.checks_helpers import codes, only, view
 
 pytestmark = pytest.mark.disable_socket
-
-ZONE = Zone("/hostedzone/Z1", "example.com", private=False)
 
 
 def identity(name: str = "example.com", mail_from: str = "") -> Identity:
@@ -45,20 +41,6 @@ def txt(name: str, *values: str) -> Answer:
 
 def observe(*answers: Answer, report_auth: tuple[Answer, ...] = ()) -> DomainObservation:
     return DomainObservation(domain=answers[0].name.removeprefix("_dmarc."), dmarc=answers, report_auth=report_auth)
-
-
-def view(*records: RecordSet, zone: Zone | None = ZONE) -> ZoneView:
-    return ZoneView(zone=zone, records={(r.name, r.type): r for r in records})
-
-
-def codes(findings: list[Finding]) -> list[Code]:
-    return sorted(f.code for f in findings)
-
-
-def only(findings: list[Finding], code: Code) -> Finding:
-    matching = [f for f in findings if f.code is code]
-    assert len(matching) == 1, findings
-    return matching[0]
 
 
 # --- the record -------------------------------------------------------------------------------------------------

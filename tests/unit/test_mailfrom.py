@@ -10,18 +10,15 @@ from core.models import (
     Answer,
     Code,
     DomainObservation,
-    Finding,
     Identity,
     MailFromState,
     Record,
     RecordSet,
-    Zone,
-    ZoneView,
 )
+from tests.unit.checks_helpers import codes, only, view
 
 pytestmark = pytest.mark.disable_socket
 
-ZONE = Zone("/hostedzone/Z1", "example.com", private=False)
 MAIL_FROM = "bounce.example.com"
 MX = "10 feedback-smtp.eu-west-1.amazonses.com"
 SPF = "v=spf1 include:amazonses.com ~all"
@@ -44,20 +41,6 @@ def observe(mx_answer: Answer | None = None, txt_answer: Answer | None = None) -
     return DomainObservation(
         domain="example.com", mail_from_mx=mx_answer or mx(MX), mail_from_txt=txt_answer or txt(SPF)
     )
-
-
-def view(*records: RecordSet, zone: Zone | None = ZONE) -> ZoneView:
-    return ZoneView(zone=zone, records={(r.name, r.type): r for r in records})
-
-
-def codes(findings: list[Finding]) -> list[Code]:
-    return sorted(f.code for f in findings)
-
-
-def only(findings: list[Finding], code: Code) -> Finding:
-    matching = [f for f in findings if f.code is code]
-    assert len(matching) == 1, findings
-    return matching[0]
 
 
 def test_given_the_records_ses_documents_when_checked_then_nothing_is_found() -> None:

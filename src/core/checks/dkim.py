@@ -43,11 +43,7 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
     expected = normalise(token.expected_target)
     cname = token.cname
     if cname.failed:
-        found.add(
-            Code.CHECK_FAILED,
-            f"Could not read the CNAME at {token.name} ({cname.error or 'the query failed'}).",
-            (Record(token.name, "CNAME", ()),),
-        )
+        found.query_failed(f"the CNAME at {token.name}", cname)
         return False
     if cname.status == "OK" and cname.values:
         actual = normalise(cname.values[0])
@@ -82,11 +78,7 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
 def _check_key(found: Findings, token: DkimObservation) -> None:
     txt = token.txt
     if txt.failed:
-        found.add(
-            Code.CHECK_FAILED,
-            f"Could not read the DKIM key behind {token.name} ({txt.error or 'the query failed'}).",
-            (Record(token.name, "TXT", ()),),
-        )
+        found.query_failed(f"the DKIM key behind {token.name}", txt)
         return
     bits = [b for b in (rsa_key_bits(value) for value in txt.values) if b is not None]
     if bits and min(bits) < STRONG_KEY_BITS:

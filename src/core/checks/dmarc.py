@@ -15,7 +15,6 @@ from core.checks.dmarcrecord import (
     report_destinations,
 )
 from core.checks.findings import Findings
-from core.checks.fixable import blocker
 from core.checks.records import values_at
 from core.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.names import is_subdomain, normalise
@@ -153,18 +152,11 @@ def check_dmarc(
 
 
 def _missing(found: Findings, identity: Identity, view: ZoneView, last: str, required: Record) -> None:
-    reason = blocker(view, required)
     if last != required.name:
         where = f"neither {required.name} nor any parent up to {last} holds a DMARC record"
     else:
         where = f"{required.name} holds no DMARC record"
-    found.add(
-        Code.DMARC_MISSING,
-        f"No DMARC policy applies to {identity.domain}: {where}."
-        + (f" It cannot be created automatically: {reason}." if reason else ""),
-        (required,),
-        fixable=not reason,
-    )
+    found.missing(Code.DMARC_MISSING, f"No DMARC policy applies to {identity.domain}: {where}.", required, view)
 
 
 def _check_record(

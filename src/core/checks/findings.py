@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.models import Code, Finding, Identity, Record
+from core.checks.fixable import blocker
+from core.models import Answer, Code, Finding, Identity, Record, ZoneView
 
 
 @dataclass
@@ -26,6 +27,21 @@ class Findings:
         entry.messages.append(message)
         entry.records.extend(r for r in records if r not in entry.records)
         entry.fixable = entry.fixable and fixable
+
+    def query_failed(self, what: str, answer: Answer) -> None:
+        """CHECK_FAILED for a DNS query that got no answer; `what` names what it was after ("the MX of x")."""
+        self.add(
+            Code.CHECK_FAILED,
+            f"Could not read {what} ({answer.error or 'the query failed'}).",
+            (Record(answer.name, answer.rdtype, ()),),
+        )
+
+    def missing(self, code: Code, message: str, record: Record, view: ZoneView) -> bool:
+        """A *_MISSING finding for `record`, fixable unless something in Route 53 blocks creating it."""
+        reason = blocker(view, record)
+        suffix = f" It cannot be created automatically: {reason}." if reason else ""
+        self.add(code, message + suffix, (record,), fixable=not reason)
+        return not reason
 
     def has(self, code: Code) -> bool:
         return code in self._entries

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.checks.findings import Findings
-from core.checks.fixable import blocker, normalise_mx
+from core.checks.fixable import normalise_mx
 from core.checks.records import holds, values_at
 from core.checks.spf import parse_spf, spf_records
 from core.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
@@ -47,11 +47,7 @@ def check_mail_from(identity: Identity, obs: DomainObservation, view: ZoneView) 
 def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneView, wanted: Record) -> None:
     name = wanted.name
     if answer.failed:
-        found.add(
-            Code.CHECK_FAILED,
-            f"Could not read the MX of {name} ({answer.error or 'the query failed'}).",
-            (Record(name, "MX", ()),),
-        )
+        found.query_failed(f"the MX of {name}", answer)
         return
     if answer.status == "OK" and answer.values:
         # SES publishes exactly one MX, preference 10; anything else (another preference included) is reported, so
@@ -69,24 +65,18 @@ def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneVie
             Code.DNS_NOT_PROPAGATED, f"Route 53 holds the MX of {name}, but live DNS does not show it yet.", (wanted,)
         )
         return
-    reason = blocker(view, wanted)
-    found.add(
+    found.missing(
         Code.MAIL_FROM_MX_MISSING,
-        f"{name} has no MX record, so SES cannot use it as the MAIL FROM domain."
-        + (f" It cannot be created automatically: {reason}." if reason else ""),
-        (wanted,),
-        fixable=not reason,
+        f"{name} has no MX record, so SES cannot use it as the MAIL FROM domain.",
+        wanted,
+        view,
     )
 
 
 def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) -> None:
     name = wanted.name
     if answer.failed:
-        found.add(
-            Code.CHECK_FAILED,
-            f"Could not read the TXT records of {name} ({answer.error or 'the query failed'}).",
-            (Record(name, "TXT", ()),),
-        )
+        found.query_failed(f"the TXT records of {name}", answer)
         return
     records = spf_records(answer.values) if answer.status == "OK" else []
     if len(records) > 1:
@@ -116,11 +106,9 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
             (Record(name, "TXT", tuple(pending)),),
         )
         return
-    reason = blocker(view, wanted)
-    found.add(
+    found.missing(
         Code.MAIL_FROM_SPF_MISSING,
-        f"{name} has no SPF record, so mail sent with this MAIL FROM domain fails SPF."
-        + (f" It cannot be created automatically: {reason}." if reason else ""),
-        (wanted,),
-        fixable=not reason,
+        f"{name} has no SPF record, so mail sent with this MAIL FROM domain fails SPF.",
+        wanted,
+        view,
     )
