@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import dns.exception
 import dns.message
@@ -50,11 +49,12 @@ def make_resolver(nameservers: tuple[Nameserver, ...], timeout: float) -> dns.re
 
 
 class DnsClient:
-    """Looks names up once per run: answers are memoised per (normalised name, type), in-flight lookups shared."""
+    """Looks names up once per run: answers are memoised per (normalised name, type), in-flight lookups shared.
 
-    def __init__(self, resolver: dns.resolver.Resolver, *, max_workers: int = 16) -> None:
+    Thread-safe; callers bring the concurrency (the audit checks DNS_CONCURRENCY identities at once)."""
+
+    def __init__(self, resolver: dns.resolver.Resolver) -> None:
         self._resolver = resolver
-        self._max_workers = max_workers
         self._lock = threading.Lock()
         self._answers: dict[Query, Future[Answer]] = {}
         self._sent = 0
@@ -84,15 +84,6 @@ class DnsClient:
                 future.set_exception(exc)
                 raise
         return future.result()
-
-    def lookup_many(self, queries: Iterable[tuple[str, str]]) -> dict[Query, Answer]:
-        """Look up the distinct queries concurrently on at most `max_workers` threads."""
-        keys = list(dict.fromkeys(_key(name, rdtype) for name, rdtype in queries))
-        if not keys:
-            return {}
-        with ThreadPoolExecutor(max_workers=min(self._max_workers, len(keys)), thread_name_prefix="dns") as pool:
-            answers = list(pool.map(lambda key: self.lookup(*key), keys))
-        return dict(zip(keys, answers, strict=True))
 
     def _query(self, name: str, rdtype: str) -> Answer:
         try:

@@ -56,7 +56,7 @@ class AwsWiring:
     def dns(self) -> DnsClient:
         if self._dns is None:
             resolver = make_resolver(self._settings.nameservers, self._settings.dns_timeout)
-            self._dns = DnsClient(resolver, max_workers=self._settings.dns_concurrency)
+            self._dns = DnsClient(resolver)
         return self._dns
 
     def all_regions(self) -> list[str]:

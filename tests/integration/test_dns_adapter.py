@@ -17,9 +17,9 @@ pytestmark = pytest.mark.integration
 DKIM_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "q" * 340 + "IDAQAB"
 
 
-def client_for(*servers: LocalDns, max_workers: int = 16) -> DnsClient:
+def client_for(*servers: LocalDns) -> DnsClient:
     nameservers = tuple(Nameserver(*server.address) for server in servers)
-    return DnsClient(make_resolver(nameservers, timeout=DNS_TEST_TIMEOUT), max_workers=max_workers)
+    return DnsClient(make_resolver(nameservers, timeout=DNS_TEST_TIMEOUT))
 
 
 # -- TXT -----------------------------------------------------------------------------------------------------
@@ -265,11 +265,9 @@ def test_given_answer_already_looked_up_when_looked_up_again_then_no_query_is_se
     first = dns_client.lookup("_dmarc.example.com", "TXT")
     dns_server.remove("_dmarc.example.com")
 
-    second = dns_client.lookup("_dmarc.example.com", "TXT")
-    again = dns_client.lookup_many([("_dmarc.example.com", "TXT")])
+    second = dns_client.lookup("_DMARC.Example.com.", "txt")
 
     assert second == first
-    assert again == {("_dmarc.example.com", "TXT"): first}
     assert dns_server.queries_received == 1
     assert dns_client.queries_sent == 1
 
@@ -281,35 +279,6 @@ def test_given_failed_answer_when_looked_up_again_then_it_is_memoised_too(dns_se
     dns_client.lookup("example.com", "NS")
 
     assert dns_server.queries_received == 1
-
-
-def test_given_many_queries_when_lookup_many_then_they_are_in_flight_together(dns_server, dns_client):
-    names = [f"_dmarc.d{i}.example.com" for i in range(8)]
-    for name in names:
-        dns_server.add(name, "TXT", "v=DMARC1; p=none")
-    dns_server.gate(len(names))
-    queries = [(name, "TXT") for name in names] + [(name.upper() + ".", "txt") for name in names]
-
-    answers = dns_client.lookup_many(queries)
-
-    assert set(answers) == {(name, "TXT") for name in names}
-    assert all(answer.status == "OK" for answer in answers.values())
-    assert dns_server.max_in_flight == len(names)
-    assert dns_server.queries_received == len(names)
-    assert dns_client.queries_sent == len(names)
-
-
-def test_given_max_workers_2_when_lookup_many_then_at_most_2_queries_in_flight(dns_server):
-    names = [f"d{i}.example.com" for i in range(6)]
-    for name in names:
-        dns_server.add(name, "MX", "10 mx.example.com")
-    # Three parties: a third concurrent query would trip the gate; with two workers it gives way after 0.2 s.
-    dns_server.gate(3, timeout=0.2)
-
-    answers = client_for(dns_server, max_workers=2).lookup_many((name, "MX") for name in names)
-
-    assert all(answer.values == ("10 mx.example.com",) for answer in answers.values())
-    assert dns_server.max_in_flight == 2
 
 
 def test_given_two_threads_asking_the_same_question_when_in_flight_together_then_one_query_is_sent(
@@ -330,11 +299,6 @@ def test_given_two_threads_asking_the_same_question_when_in_flight_together_then
 
     assert [answer.values for answer in results] == [("v=spf1 -all",)] * 2
     assert dns_server.queries_received == 1
-
-
-def test_given_no_queries_when_lookup_many_then_empty_and_nothing_sent(dns_server, dns_client):
-    assert dns_client.lookup_many([]) == {}
-    assert dns_server.queries_received == 0
 
 
 # -- nameserver syntax -----------------------------------------------------------------------------------------

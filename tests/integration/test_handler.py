@@ -9,6 +9,7 @@ import pytest
 
 from core.errors import ConfigError, EventError
 from tests import scenario
+from tests.fidelity import seed_identity
 from tests.fixtures_aws import received, subscribed_queue
 from tests.lambda_context import LambdaContext
 
@@ -156,3 +157,39 @@ def test_given_each_shipped_event_when_the_handler_runs_then_it_returns_a_summar
     assert summary["dry_run"] is event.get("dry_run", False)
     if "identities" in event:
         assert {f["identity"] for f in summary["findings"]} <= set(event["identities"])
+
+
+def seed_domains(aws, dns_server, count: int) -> None:
+    world = scenario.World(aws, dns_server)
+    world.zone("example.com")
+    for i in range(count):
+        tokens = seed_identity(aws, scenario.EU, f"d{i}.example.com").tokens
+        world.keys(tokens)
+        world.dkim("example.com", f"d{i}.example.com", tokens)
+    world.sync("example.com")
+
+
+def test_given_dns_concurrency_8_when_eight_domains_are_checked_then_their_queries_are_in_flight_together(
+    aws, dns_server, run, monkeypatch
+):
+    seed_domains(aws, dns_server, 8)
+    monkeypatch.setenv("DNS_CONCURRENCY", "8")
+    dns_server.gate(8)  # holds the first 8 queries until all 8 have arrived
+
+    summary = run({"regions": [scenario.EU]})
+
+    assert summary["identities_audited"] == 8
+    assert dns_server.max_in_flight == 8
+
+
+def test_given_dns_concurrency_2_when_many_domains_are_checked_then_never_more_than_2_queries_are_in_flight(
+    aws, dns_server, run, monkeypatch
+):
+    seed_domains(aws, dns_server, 6)
+    monkeypatch.setenv("DNS_CONCURRENCY", "2")
+    dns_server.gate(3, timeout=0.2)  # a third concurrent query would pass the gate; two wait 0.2 s, then go on
+
+    summary = run({"regions": [scenario.EU]})
+
+    assert summary["identities_audited"] == 6
+    assert dns_server.max_in_flight == 2
