@@ -261,7 +261,7 @@ def _email(run: _Run, part: _Part, k: int, n: int) -> str:
             lines += ["", _email_identity_header(identity, continued=i == 0 and k > 1)]
         lines += _email_finding(finding)
     if part.changes:
-        heading = "ROUTE 53 CHANGES PLANNED (dry run, nothing changed):" if s.dry_run else "ROUTE 53 CHANGES MADE:"
+        heading = "CHANGES PLANNED (dry run, nothing changed):" if s.dry_run else "CHANGES MADE:"
         lines += ["", heading, *(_change_line(c) for c in part.changes)]
     if not (part.findings or part.changes or part.errors) and k == 1:
         lines += ["", "Nothing to report: every audited identity passed the checks at this threshold."]
@@ -295,6 +295,8 @@ def _records_heading(finding: Finding) -> str:
 
 def _change_line(change: Change) -> str:
     state = "applied" if change.applied else "not applied"
+    if not change.zone_id:  # an SES-side change
+        return f"  {change.action} {change.name}: {' '.join(change.values)} (for {change.reason.value}, {state})"
     return (
         f"  {change.action} {change.name} {change.type} {' | '.join(_value(change.type, v) for v in change.values)}"
         f" (TTL {change.ttl}, zone {change.zone_name}, for {change.reason.value}, {state})"
@@ -370,7 +372,7 @@ def _slack_description(run: _Run, part: _Part) -> str:
     blocks = [_slack_identity(identity, list(group)) for identity, group in groupby(part.findings, _identity)]
     if part.changes:
         verb = "planned (dry run)" if run.summary.dry_run else "made"
-        blocks.append(_Block((f"*Route 53 changes {verb}:* {len(part.changes)}",), changes=len(part.changes)))
+        blocks.append(_Block((f"*Changes {verb}:* {len(part.changes)}",), changes=len(part.changes)))
     for i, block in enumerate(blocks):
         tail = _slack_tail(blocks[i:])
         if _length([*lines, *block.lines]) + len(tail) + 1 > SLACK_DESCRIPTION_MAX_CHARS:

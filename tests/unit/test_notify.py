@@ -133,7 +133,7 @@ def test_given_a_run_that_only_applied_changes_when_rendered_then_one_message_li
 
     assert "CREATE tok1._domainkey.example.com CNAME tok1.dkim.amazonses.com" in bodies(note)["email"]
     assert note.attributes["changes_applied"] == {"DataType": "Number", "StringValue": "1"}
-    assert "Route 53 changes made" in chatbot(note)["content"]["description"]
+    assert "Changes made" in chatbot(note)["content"]["description"]
 
 
 def test_given_a_dry_run_that_only_planned_changes_when_rendered_then_nothing_is_sent() -> None:
