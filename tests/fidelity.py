@@ -215,6 +215,9 @@ def put_email_identity_dkim_signing_attributes(self: SESV2Response) -> str:
     body = json.loads(self.body or "{}")
     state = _state(identity)
     if body.get("SigningAttributesOrigin") == "AWS_SES":
+        if state.origin != "AWS_SES":
+            # Leaving BYODKIM or a copied key for Easy DKIM of its own: SES issues new tokens, so new CNAMEs.
+            state.origin, state.tokens = "AWS_SES", (random_token(), random_token(), random_token())
         state.next_key_length = body.get("SigningAttributes", {}).get("NextSigningKeyLength", state.key_length)
     identity.fidelity_state = state  # type: ignore[attr-defined]
     return json.dumps(

@@ -9,11 +9,11 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.checks.identity import signing_domains
+from core.checks.identity import check_address, signing_domains
 from core.errors import AwsError
-from core.evaluate import check_failed, evaluate_address, evaluate_domain
+from core.evaluate import check_failed, evaluate_domain
 from core.models import Code, Finding, Identity, Zone, ZoneView
-from core.names import identity_name, within_zone
+from core.names import ancestors, identity_name, within_zone
 from core.observe import observe_domain
 from core.ports import Lookup, Wiring
 from core.required import dmarc_name, required_records
@@ -62,33 +62,41 @@ def audit(
     only: Collection[str] | None = None,
 ) -> AuditResult:
     result = AuditResult(regions=resolve_regions(regions, wiring))
-    result.identities = _read_identities(result, settings, wiring, only)
+    known = _read_identities(result, wiring, only)
+    wanted = None if only is None else {identity_name(name) for name in only}
+    result.identities = [
+        i for i in known if (wanted is None or i.name in wanted) and not _excluded(i.name, settings.exclude_identities)
+    ]
     domains = [i for i in result.identities if i.is_domain]
     route53_error = _read_views(result, domains, settings, wiring)
-    for members in _by_region(result.identities).values():
-        signers = signing_domains(members)
-        result.findings.extend(f for i in members if not i.is_domain for f in evaluate_address(i, signers))
+    # Whether SES signs an address's mail depends on its domain identity, audited or not.
+    signers = {region: signing_domains(members) for region, members in _by_region(known).items()}
+    result.findings.extend(
+        f for i in result.identities if not i.is_domain for f in check_address(i, signers.get(i.region, ()))
+    )
     result.findings.extend(
         _check_domains(result, domains, wiring.dns(), deadline=deadline, settings=settings, route53_error=route53_error)
     )
     return result
 
 
-def _read_identities(
-    result: AuditResult, settings: Settings, wiring: Wiring, only: Collection[str] | None
-) -> list[Identity]:
-    """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it."""
+def _read_identities(result: AuditResult, wiring: Wiring, only: Collection[str] | None) -> list[Identity]:
+    """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it. With `only`,
+    the domains of its addresses (and their parents) are read too, since they decide the addresses' signing."""
+    names = None
+    if only is not None:
+        names = {identity_name(name) for name in only}
+        names |= {parent for name in names if "@" in name for parent in ancestors(name.rpartition("@")[2])}
 
     def read(region: str) -> list[Identity]:
         try:
-            return wiring.ses(region).read_identities(only)
+            return wiring.ses(region).read_identities(names)
         except AwsError as err:
             result.errors.append(f"{region}: {err}")
             return []
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(result.regions), 8))) as pool:
-        identities = [i for batch in pool.map(read, result.regions) for i in batch]
-    return [i for i in identities if not _excluded(i.name, settings.exclude_identities)]
+        return [i for batch in pool.map(read, result.regions) for i in batch]
 
 
 def _excluded(name: str, patterns: Sequence[str]) -> bool:

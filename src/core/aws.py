@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from core.errors import AwsError
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
+
+
+@contextmanager
+def translated(service: str, operation: str) -> Iterator[None]:
+    """The adapters' edge: an AWS error response, or botocore failing to get one (connection refused, read
+    timeout, retries spent), becomes an AwsError that names the call, so a run records it and goes on."""
+    try:
+        yield
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        raise AwsError(service, operation, info.get("Code", "Unknown"), info.get("Message", str(error))) from error
+    except BotoCoreError as error:
+        raise AwsError(service, operation, type(error).__name__, str(error)) from error
 
 
 def boto_config(max_attempts: int = 10) -> Config:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 from core.checks.dkim import check_dkim
 from core.checks.dmarc import check_dmarc
-from core.checks.identity import check_address
 from core.checks.mailfrom import check_mail_from
 from core.checks.zone import check_zone
 from core.models import Code, DomainObservation, Finding, Identity, Record, ZoneView
@@ -22,10 +21,6 @@ def evaluate_domain(
         *check_dmarc(identity, obs, view, policy=dmarc_policy, rua=dmarc_rua),
     ]
     return merge([*findings, *check_zone(identity, obs, view, findings)])
-
-
-def evaluate_address(identity: Identity, signers: Collection[str]) -> list[Finding]:
-    return check_address(identity, signers)
 
 
 def check_failed(identity: Identity, reason: str) -> Finding:

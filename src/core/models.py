@@ -107,7 +107,9 @@ class DkimState:
     status: str
     tokens: tuple[str, ...] = ()
     signing_hosted_zone: str = ""
-    origin: str = "AWS_SES"  # AWS_SES, EXTERNAL (BYODKIM) or AWS_SES_<REGION> (copied from a parent)
+    # AWS_SES, EXTERNAL (BYODKIM) or AWS_SES_<REGION> (copied from a parent); "" when only the v1 batch call was
+    # read, which tells Easy DKIM (own or copied) from BYODKIM by its tokens but not the two Easy kinds apart.
+    origin: str = ""
 
 
 @dataclass(frozen=True)

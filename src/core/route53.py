@@ -6,9 +6,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import ClientError
-
-from core.errors import AwsError
+from core.aws import translated
 from core.models import Change, RecordSet, Zone
 from core.names import normalise
 
@@ -115,8 +113,5 @@ class Route53Zones:
 
 
 def _translated(operation: str, call: Callable[[], T]) -> T:
-    try:
+    with translated("route53", operation):
         return call()
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        raise AwsError("route53", operation, info.get("Code", "Unknown"), info.get("Message", str(error))) from error

@@ -12,9 +12,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from botocore.exceptions import ClientError
-
-from core.errors import AwsError
+from core.aws import translated
 from core.models import DkimState, Identity, IdentityKind, MailFromState
 from core.names import identity_name
 
@@ -127,6 +125,11 @@ class SesRegion:
             BehaviorOnMXFailure="UseDefaultValue",
         )
 
+    def dkim_signing(self, identity: str) -> tuple[str, str]:
+        """(SigningAttributesOrigin, NextSigningKeyLength) from GetEmailIdentity: what the batch calls cannot say."""
+        attributes = self._get(identity).get("DkimAttributes", {})
+        return attributes.get("SigningAttributesOrigin", ""), attributes.get("NextSigningKeyLength", "")
+
     def request_2048_bit_keys(self, identity: str) -> None:
         """Ask SES to sign with a 2048-bit Easy DKIM key from its next rotation; the CNAMEs stay the same."""
         self._call(
@@ -141,11 +144,8 @@ class SesRegion:
     def _call(self, service: str, operation: str, method: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
         self._pacer.wait()
         self.calls_made += 1
-        try:
+        with translated(service, operation):
             return cast(dict[str, Any], method(**kwargs))
-        except ClientError as error:
-            info = error.response.get("Error", {})
-            raise AwsError(service, operation, info.get("Code", "Unknown"), info.get("Message", str(error))) from error
 
     def _list(self) -> list[_Listed]:
         listed: list[_Listed] = []

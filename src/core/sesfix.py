@@ -6,6 +6,7 @@ live DNS (somebody may already use `bounce.<domain>`), and only where ses-guard 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,7 @@ class _Context:
     settings: Settings
     wiring: Wiring
     dry_run: bool
+    shared: frozenset[str] = frozenset()  # MAIL FROM names another identity uses or also wants
 
 
 def fix_ses(
@@ -41,9 +43,17 @@ def fix_ses(
     wiring: Wiring,
     dry_run: bool,
 ) -> SesFixes:
-    context = _Context(views, settings, wiring, dry_run)
-    result = SesFixes(findings=list(findings))
     by_key = {(i.name, i.region): i for i in identities}
+    wanted = Counter(
+        mail_from_domain(by_key[(f.identity, f.region)], settings)
+        for f in findings
+        if f.code is Code.MAIL_FROM_NOT_CONFIGURED and (f.identity, f.region) in by_key
+    )
+    in_use = {i.mail_from.domain for i in identities if i.mail_from and i.mail_from.domain}
+    # One MAIL FROM name can carry the MX of one region only: the same domain in two regions needs two names.
+    shared = frozenset(name for name, count in wanted.items() if count > 1) | (in_use & set(wanted))
+    context = _Context(views, settings, wiring, dry_run, shared)
+    result = SesFixes(findings=list(findings))
     for index, finding in enumerate(findings):
         identity = by_key.get((finding.identity, finding.region))
         if identity is None:
@@ -60,6 +70,12 @@ def _configure_mail_from(identity: Identity, finding: Finding, context: _Context
     view = context.views.get((identity.region, identity.name))
     if identity.verification_status != "SUCCESS" or view is None or view.zone is None:
         return finding  # SES refuses unverified identities; without our zone the MX and SPF could not follow
+    if name in context.shared:
+        return replace(
+            finding,
+            message=f"{finding.message} {name} is used or wanted by {identity.domain} in another region too, and its "
+            "MX can point to one region only, so ses-guard left it alone: give each region its own MAIL FROM name.",
+        )
     if any(held == name for held, _ in view.records) or context.wiring.dns().lookup(name, "TXT").status != "NXDOMAIN":
         return replace(finding, message=f"{finding.message} {name} is already in use, so ses-guard left it alone.")
     change = Change("", "", "SES_SET_MAIL_FROM", identity.name, "SES", (name,), 0, False, finding.code)
@@ -77,15 +93,22 @@ def _configure_mail_from(identity: Identity, finding: Finding, context: _Context
 
 
 def _upgrade_keys(identity: Identity, finding: Finding, context: _Context, result: SesFixes) -> Finding:
-    if identity.dkim is None or identity.dkim.origin != "AWS_SES":
-        return finding  # BYODKIM keys are the owner's; copied (AWS_SES_<REGION>) ones follow their parent identity
-    change = Change("", "", "SES_DKIM_2048", identity.name, "SES", ("RSA_2048_BIT",), 0, False, finding.code)
-    if not context.dry_run:
-        try:
-            context.wiring.ses(identity.region).request_2048_bit_keys(identity.name)
-        except AwsError as err:
-            return replace(finding, message=f"{finding.message} Asking SES for 2048-bit keys failed: {err}.")
-        change = replace(change, applied=True)
+    ses = context.wiring.ses(identity.region)
+    try:
+        # One read per weak identity: the batch calls know neither the key's origin nor the next key's length.
+        origin, next_length = ses.dkim_signing(identity.name)
+        if origin != "AWS_SES":
+            # BYODKIM keys are the owner's; a copied key (AWS_SES_<REGION>) follows its parent, and asking for keys
+            # of its own would give it new tokens, and so new CNAMEs.
+            return finding
+        if next_length == "RSA_2048_BIT":
+            return replace(finding, message=f"{finding.message} SES moves to 2048-bit keys at its next rotation.")
+        change = Change("", "", "SES_DKIM_2048", identity.name, "SES", ("RSA_2048_BIT",), 0, False, finding.code)
+        if not context.dry_run:
+            ses.request_2048_bit_keys(identity.name)
+            change = replace(change, applied=True)
+    except AwsError as err:
+        return replace(finding, message=f"{finding.message} Asking SES for 2048-bit keys failed: {err}.")
     result.changes.append(change)
     when = "SES was asked for" if change.applied else "A live run would ask SES for"
     return replace(finding, message=f"{finding.message} {when} 2048-bit keys from the next rotation.")

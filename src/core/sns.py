@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from core.errors import AwsError
+from core.aws import translated
 from core.notify import Notification
 
 if TYPE_CHECKING:
@@ -34,10 +32,7 @@ class SnsPublisher:
                 request["MessageStructure"] = notification.message_structure
             if notification.attributes:
                 request["MessageAttributes"] = notification.attributes
-            try:
+            with translated("sns", "Publish"):
                 response = self._client.publish(**request)
-            except ClientError as err:
-                error = err.response.get("Error", {})
-                raise AwsError("sns", "Publish", error.get("Code", "Unknown"), error.get("Message", str(err))) from err
             ids.append(response["MessageId"])
         return ids

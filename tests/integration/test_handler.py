@@ -193,3 +193,20 @@ def test_given_dns_concurrency_2_when_many_domains_are_checked_then_never_more_t
 
     assert summary["identities_audited"] == 6
     assert dns_server.max_in_flight == 2
+
+
+@pytest.mark.parametrize(
+    ("event", "excluded"),
+    [({"identities": ["alerts@example.com"]}, ""), ({}, "example.com")],
+    ids=["only-the-address", "its-domain-excluded"],
+)
+def test_given_an_address_whose_domain_signs_when_the_domain_is_not_audited_then_the_address_is_still_aligned(
+    aws, dns_server, run, monkeypatch, event, excluded
+):
+    scenario.build(aws, dns_server)
+    monkeypatch.setenv("EXCLUDE_IDENTITIES", excluded)
+
+    summary = run({**event, "regions": [scenario.EU], "dry_run": True})
+
+    assert ("alerts@example.com", scenario.EU) not in scenario.codes_by_identity(summary)
+    assert "example.com" not in {f["identity"] for f in summary["findings"]}

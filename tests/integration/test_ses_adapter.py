@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -270,3 +271,24 @@ def test_given_botocore_endpoint_data_when_listing_ses_regions_then_known_region
     assert {"eu-west-1", "us-east-1", "ap-southeast-2"} <= set(regions)
     assert len(regions) == len(set(regions))
     assert all(not region.startswith("cn-") for region in regions)
+
+
+def test_given_an_endpoint_nobody_answers_when_reading_then_aws_error_names_the_call(aws: LocalAws) -> None:
+    """Not an AWS error response but no response at all: the run must still get an AwsError it can record."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens here now
+    config = boto_config(max_attempts=0)
+    session = aws.session()
+    sesv2 = session.client("sesv2", region_name=REGION, endpoint_url=f"http://127.0.0.1:{port}", config=config)
+    reader = SesRegion(sesv2, Clients.for_region(session, REGION).ses, REGION, pacer=Pacer(1000))
+
+    with pytest.raises(AwsError) as error:
+        reader.read_identities()
+
+    assert (error.value.service, error.value.operation, error.value.code) == (
+        "sesv2",
+        "ListEmailIdentities",
+        "EndpointConnectionError",
+    )

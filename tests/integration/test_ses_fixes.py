@@ -81,16 +81,49 @@ def test_given_upgrade_dkim_keys_when_a_key_is_1024_bit_then_ses_is_asked_for_20
     world.zone("example.com")
     weak = seed_identity(aws, EU, "old.example.com", key_length="RSA_1024_BIT").tokens
     byod = seed_identity(aws, EU, "own.example.com", origin="EXTERNAL", key_length="RSA_1024_BIT").tokens
-    world.keys(weak, KEY_1024)
-    world.dkim("example.com", "old.example.com", weak)
+    # Copies its keys from the same domain in us-east-1: asking for keys of its own would change its tokens.
+    copied = seed_identity(aws, EU, "copy.example.com", origin="AWS_SES_US_EAST_1", key_length="RSA_1024_BIT").tokens
+    for name, tokens in (("old.example.com", weak), ("copy.example.com", copied)):
+        world.keys(tokens, KEY_1024)
+        world.dkim("example.com", name, tokens)
     world.sync("example.com")
     dns_server.set(f"{byod[0]}._domainkey.own.example.com", "TXT", [KEY_1024])
 
     summary = run({"regions": [EU]})
+    second = run({"regions": [EU]})
 
-    dkim = aws.client("sesv2", EU).get_email_identity(EmailIdentity="old.example.com")["DkimAttributes"]
-    assert dkim["NextSigningKeyLength"] == "RSA_2048_BIT"
+    ses = aws.client("sesv2", EU)
+    assert ses.get_email_identity(EmailIdentity="old.example.com")["DkimAttributes"]["NextSigningKeyLength"] == (
+        "RSA_2048_BIT"
+    )
+    copy = ses.get_email_identity(EmailIdentity="copy.example.com")["DkimAttributes"]
+    assert (copy["SigningAttributesOrigin"], tuple(copy["Tokens"])) == ("AWS_SES_US_EAST_1", copied)
     upgrades = [(c["name"], c["applied"]) for c in summary["changes"] if c["action"] == "SES_DKIM_2048"]
     assert upgrades == [("old.example.com", True)]
-    [weak_finding] = [f for f in summary["findings"] if f["code"] == "DKIM_KEY_WEAK"]
+    weak_finding = next(f for f in summary["findings"] if f["code"] == "DKIM_KEY_WEAK" and "old." in f["identity"])
     assert "SES was asked for 2048-bit keys" in weak_finding["message"]
+    # The key stays 1024-bit until SES rotates it; the request is not repeated meanwhile.
+    assert [c for c in second["changes"] if c["action"] == "SES_DKIM_2048"] == []
+    pending = next(f for f in second["findings"] if f["code"] == "DKIM_KEY_WEAK" and "old." in f["identity"])
+    assert "SES moves to 2048-bit keys at its next rotation" in pending["message"]
+
+
+def test_given_one_domain_in_two_regions_when_mail_from_would_be_configured_then_neither_region_is_changed(
+    aws, world, run
+):
+    tokens = seed_identity(aws, scenario.US, "news.example.com").tokens
+    world.keys(tokens)
+
+    summary = run({"regions": [EU, scenario.US]})
+
+    for region in (EU, scenario.US):
+        attributes = aws.client("sesv2", region).get_email_identity(EmailIdentity="news.example.com")
+        assert "MailFromDomain" not in attributes["MailFromAttributes"]
+    assert not [c for c in summary["changes"] if c["action"] == "SES_SET_MAIL_FROM" or c["name"].startswith("mail.")]
+    messages = [
+        f["message"]
+        for f in summary["findings"]
+        if f["identity"] == "news.example.com" and f["code"] == "MAIL_FROM_NOT_CONFIGURED"
+    ]
+    assert len(messages) == 2
+    assert all("in another region too" in m for m in messages)

@@ -410,3 +410,23 @@ def test_given_an_own_record_with_an_invalid_np_when_parsed_then_the_whole_recor
     # RFC 9989: an sp or np that is not valid has the same effect as an invalid p.
     assert parse_record("v=DMARC1; p=reject; np=maybe; rua=mailto:d@example.com").policy == "none"
     assert parse_record("v=DMARC1; p=reject; np=maybe").policy == ""
+
+
+@pytest.mark.parametrize(
+    "parent", [("v=DMARC1; p=reject", "v=DMARC1; p=none"), ("v=dmarc1; p=reject",)], ids=["duplicates", "mistyped"]
+)
+def test_given_a_broken_record_only_at_the_parent_when_checked_then_the_child_still_needs_a_policy(parent) -> None:
+    child = Identity("shop.example.com", "eu-west-1", "DOMAIN", "SUCCESS")
+    obs = DomainObservation(
+        domain="shop.example.com",
+        dmarc=(
+            Answer("_dmarc.shop.example.com", "TXT", "NXDOMAIN"),
+            Answer("_dmarc.example.com", "TXT", "OK", parent),
+            Answer("_dmarc.com", "TXT", "NXDOMAIN"),
+        ),
+    )
+
+    findings = check_dmarc(child, obs, view())
+
+    assert codes(findings) == [Code.DMARC_INVALID, Code.DMARC_MISSING]
+    assert only(findings, Code.DMARC_MISSING).fixable

@@ -146,9 +146,15 @@ def check_dmarc(
         )
     if walk.record is not None:
         _check_record(found, identity, obs, walk, walk.record)
-    elif walk.failed is None and not pending and not found.has(Code.DMARC_INVALID):
+    elif walk.failed is None and not pending and not _broken_at(walk, own):
+        # A broken record at a parent applies to nobody: the identity still needs a policy of its own.
         _missing(found, identity, view, obs.dmarc[-1].name, dmarc_record(identity, policy, rua).record)
     return found.build()
+
+
+def _broken_at(walk: Discovery, name: str) -> bool:
+    """True when `name` holds DMARC records receivers discard (duplicates, or a mistyped version)."""
+    return any(a.name == name for a in walk.duplicates) or any(held == name for held, _ in walk.ignored)
 
 
 def _missing(found: Findings, identity: Identity, view: ZoneView, last: str, required: Record) -> None:

@@ -46,6 +46,10 @@ def _placement(view: ZoneView, name: str) -> str:
 
 
 def _clash(view: ZoneView, name: str, record: Record) -> str:
+    aliases = sorted(rtype for (held, rtype), found in view.records.items() if held == name and found.alias)
+    if aliases:
+        # An alias has no values to keep: writing the name would replace it.
+        return f"Route 53 holds an alias record ({', '.join(aliases)}) at {name}"
     present = types_at(view, name)
     if record.type == "CNAME":
         others = [t for t in present if t != "CNAME" or not _same(view, record)]
