@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from core.checks.identity import check_address, signing_domains
 from core.errors import AwsError
 from core.evaluate import check_failed, evaluate_domain
-from core.models import Code, Finding, Identity, Zone, ZoneView
+from core.models import Answer, Code, Finding, Identity, Zone, ZoneView
 from core.names import ancestors, identity_name, within_zone
 from core.observe import observe_domain
 from core.ports import Lookup, Wiring
 from core.required import dmarc_name, required_records
 from core.settings import Settings, mail_from_domain
-from core.zones import pick_zone
+from core.zones import apex_name_servers, pick_zone
+
+TIME_BUDGET = "the run's time budget ran out"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,20 @@ class Deadline:
 
     def expired(self) -> bool:
         return self.remaining_seconds() < self.margin_seconds
+
+
+@dataclass(frozen=True)
+class _Budgeted:
+    """A lookup that stops asking once the deadline passes, so one slow identity cannot outrun the margin by more
+    than one DNS timeout; what it no longer asks comes back FAILED and the checks say so."""
+
+    dns: Lookup
+    deadline: Deadline
+
+    def lookup(self, name: str, rdtype: str) -> Answer:
+        if self.deadline.expired():
+            return Answer(name, rdtype, "FAILED", error=TIME_BUDGET)
+        return self.dns.lookup(name, rdtype)
 
 
 @dataclass
@@ -132,8 +148,7 @@ def _read_views(result: AuditResult, domains: list[Identity], settings: Settings
         except AwsError as err:
             result.errors.append(f"route53 zone {zone.name}: {err}")
             continue
-        apex_ns = records.get((zone.name, "NS"))
-        view = ZoneView(zone=zone, name_servers=apex_ns.values if apex_ns else (), records=records)
+        view = ZoneView(zone=zone, name_servers=apex_name_servers(zone, records), records=records)
         for identity in members:
             result.views[(identity.region, identity.name)] = view
     return ""
@@ -149,10 +164,11 @@ def _check_domains(
     route53_error: str,
 ) -> list[Finding]:
     dmarc = {"dmarc_policy": settings.dmarc_policy, "dmarc_rua": settings.dmarc_rua}
+    dns = _Budgeted(dns, deadline)
 
     def check(identity: Identity) -> list[Finding]:
         if deadline.expired():
-            return [check_failed(identity, "Not checked: the run's time budget ran out before this identity.")]
+            return [check_failed(identity, f"Not checked: {TIME_BUDGET} before this identity.")]
         view = result.views.get((identity.region, identity.name))
         if view is None:
             reason = route53_error or "its Route 53 zone could not be read"

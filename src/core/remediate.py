@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from core.errors import AwsError
@@ -41,6 +41,7 @@ def remediate(
     ttl: int,
     dry_run: bool,
     extra: Sequence[Wanted] = (),
+    out_of_time: Callable[[], bool] = lambda: False,
 ) -> Remediation:
     """`views` are the audit's, keyed by (region, identity). Each zone is planned, and written, on its own, so
     one zone's failure leaves the others alone."""
@@ -57,6 +58,8 @@ def remediate(
             changes, skipped = plan_zone(zone, audit_views[zone], wanted, ttl)
             result.changes += changes
             result.failures += _skipped(skipped)
+        elif out_of_time():
+            result.failures += _failed(wanted, f"Not written to {zone.name}: the run's time budget ran out.")
         else:
             _apply_zone(zone, wanted, writer, ttl, result)
     return result
@@ -64,6 +67,7 @@ def remediate(
 
 def _apply_zone(zone: Zone, wanted: list[Wanted], writer: Zones, ttl: int, result: Remediation) -> None:
     names = {item.record.name for item in wanted}
+    start = len(result.changes)
     for attempt in (1, 2):
         try:
             # Read immediately before writing: an UPSERT carries every value the set holds at this moment.
@@ -74,17 +78,22 @@ def _apply_zone(zone: Zone, wanted: list[Wanted], writer: Zones, ttl: int, resul
         except AwsError as err:
             if err.code == _RACE and attempt == 1:
                 continue  # the zone changed between read and write: read it again and plan again, once
-            result.failures += _failed(zone, wanted, err)
+            # Batches written before the failure stand; only what was not written is reported as failed.
+            written = {(c.name, c.type) for c in result.changes[start:]}
+            _mark_done(result, [w for w in wanted if (w.record.name, w.record.type) in written])
+            unwritten = [w for w in wanted if (w.record.name, w.record.type) not in written]
+            result.failures += _failed(
+                unwritten, f"Route 53 did not take the changes to {zone.name} ({zone.id}): {err}"
+            )
             return
         refused = {id(s.wanted) for s in skipped}
         result.failures += _skipped(skipped)
-        result.done |= {
-            (item.record.name, item.record.type, value)
-            for item in wanted
-            if id(item) not in refused
-            for value in item.record.values
-        }
+        _mark_done(result, [w for w in wanted if id(w) not in refused])
         return
+
+
+def _mark_done(result: Remediation, wanted: list[Wanted]) -> None:
+    result.done |= {(item.record.name, item.record.type, value) for item in wanted for value in item.record.values}
 
 
 def _write(zone: Zone, batch: list[Change], writer: Zones, wanted: list[Wanted], result: Remediation) -> list[Skipped]:
@@ -114,14 +123,14 @@ def _write(zone: Zone, batch: list[Change], writer: Zones, wanted: list[Wanted],
     return denied
 
 
-def _failed(zone: Zone, wanted: list[Wanted], err: AwsError) -> list[Finding]:
+def _failed(wanted: list[Wanted], message: str) -> list[Finding]:
     identities = dict.fromkeys((item.identity, item.region) for item in wanted)
     return [
         Finding(
             Code.CHECK_FAILED,
             identity,
             region,
-            f"Route 53 did not take the changes to {zone.name} ({zone.id}): {err}",
+            message,
             records=tuple(dict.fromkeys(i.record for i in wanted if i.identity == identity and i.region == region)),
         )
         for identity, region in identities

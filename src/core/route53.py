@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from core.aws import translated
@@ -25,12 +25,6 @@ def decode_name(name: str) -> str:
 def zone_id(raw: str) -> str:
     """A hosted zone id without its `/hostedzone/` prefix."""
     return raw.rsplit("/", 1)[-1]
-
-
-def apex_name_servers(zone: Zone, records: Mapping[tuple[str, str], RecordSet]) -> tuple[str, ...]:
-    """The zone's name servers from its apex NS record set, normalised; empty if it was not read."""
-    record = records.get((normalise(zone.name), "NS"))
-    return tuple(normalise(value) for value in record.values) if record else ()
 
 
 class Route53Zones:
@@ -96,10 +90,6 @@ class Route53Zones:
             ),
         )
         return str(response["ChangeInfo"]["Id"])
-
-    def name_servers(self, zone: Zone) -> tuple[str, ...]:
-        """The zone's name servers, read from its apex NS record set."""
-        return apex_name_servers(zone, self.record_sets(zone, [zone.name]))
 
     def _pages(self, operation: str, pages: Iterable[Any]) -> Iterator[dict[str, Any]]:
         """Each page of a paginated call, counted; the paginator sends a request as each page is taken."""

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 1000  # sesv2 ListEmailIdentities maximum
 BATCH = 100  # v1 GetIdentity*Attributes maximum
-DEFAULT_SIGNING_ZONE = "dkim.amazonses.com"
 
 V1_STATUS = {
     "Success": "SUCCESS",
@@ -234,7 +233,7 @@ def _dkim_state(batch: Mapping[str, Any] | None, detail: Mapping[str, Any] | Non
             signing_enabled=bool(attributes.get("SigningEnabled", False)),
             status=attributes.get("Status", "NOT_STARTED"),
             tokens=tuple(attributes.get("Tokens", ())),
-            signing_hosted_zone=attributes.get("SigningHostedZone") or region_zone or DEFAULT_SIGNING_ZONE,
+            signing_hosted_zone=attributes.get("SigningHostedZone") or region_zone,
             origin=attributes.get("SigningAttributesOrigin", "AWS_SES"),
         )
     batch = batch or {}
@@ -242,7 +241,7 @@ def _dkim_state(batch: Mapping[str, Any] | None, detail: Mapping[str, Any] | Non
         signing_enabled=bool(batch.get("DkimEnabled", False)),
         status=V1_STATUS.get(batch.get("DkimVerificationStatus", "NotStarted"), "NOT_STARTED"),
         tokens=tuple(batch.get("DkimTokens", ())),
-        signing_hosted_zone=region_zone or DEFAULT_SIGNING_ZONE,
+        signing_hosted_zone=region_zone,  # empty when SES named none: core.required falls back
     )
 
 

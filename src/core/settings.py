@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 from core.errors import ConfigError
 from core.models import Identity, Severity
@@ -72,10 +71,14 @@ class Settings:
             dns_timeout=_number("DNS_TIMEOUT", env.get("DNS_TIMEOUT", "5"), 0.1, 60),
             dns_concurrency=int(_number("DNS_CONCURRENCY", env.get("DNS_CONCURRENCY", "16"), 1, 256, integer=True)),
             time_margin_seconds=_number("TIME_MARGIN_SECONDS", env.get("TIME_MARGIN_SECONDS", "30"), 0, 600),
-        )
+        ).checked()
 
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+    def checked(self) -> Settings:
+        # A lookup already under way when the margin is reached may still take DNS_TIMEOUT to give up.
+        if self.time_margin_seconds < self.dns_timeout:
+            margin, timeout = self.time_margin_seconds, self.dns_timeout
+            raise ConfigError(f"TIME_MARGIN_SECONDS ({margin:g}) must be at least DNS_TIMEOUT ({timeout:g})")
+        return self
 
 
 def mail_from_domain(identity: Identity, settings: Settings) -> str:

@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--fail-on",
         choices=[s.value for s in Severity],
-        help="exit with status 3 when a finding at or above this severity remains",
+        help="exit with status 3 when an unfixed finding at or above this severity remains",
     )
     return parser
 
@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(json.dumps(result, indent=2) if args.json else format_table(result))
     if summary.errors:
         return 1
-    if args.fail_on and any(f.severity.rank >= Severity(args.fail_on).rank for f in summary.findings):
+    threshold = Severity(args.fail_on).rank if args.fail_on else None
+    if threshold is not None and any(f.severity.rank >= threshold and not f.fixed for f in summary.findings):
         return 3
     return 0
 

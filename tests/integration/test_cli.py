@@ -58,3 +58,12 @@ def test_given_a_bad_region_when_audited_then_it_exits_2_naming_the_problem(worl
 
     assert status == 2
     assert "not an AWS region" in capsys.readouterr().err
+
+
+def test_given_apply_fixes_every_high_finding_when_failing_on_high_then_the_exit_status_is_0(world, capsys):
+    status = cli.main(
+        ["audit", "--region", scenario.EU, "--identity", "shop.example.com", "--apply", "--fail-on", "HIGH"]
+    )
+
+    assert status == 0
+    assert "fixed" in capsys.readouterr().out

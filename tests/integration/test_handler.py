@@ -210,3 +210,29 @@ def test_given_an_address_whose_domain_signs_when_the_domain_is_not_audited_then
 
     assert ("alerts@example.com", scenario.EU) not in scenario.codes_by_identity(summary)
     assert "example.com" not in {f["identity"] for f in summary["findings"]}
+
+
+def test_given_dns_that_times_out_when_time_runs_short_mid_identity_then_lookups_stop_and_changes_are_skipped(
+    aws, dns_server, run, monkeypatch
+):
+    world = scenario.World(aws, dns_server)
+    world.zone("example.com")
+    names = ["example.com", "_dmarc.com", "_dmarc.example.com"]
+    for i in range(3):
+        domain = f"d{i}.example.com"
+        names += [f"{t}._domainkey.{domain}" for t in seed_identity(aws, scenario.EU, domain).tokens]
+        names.append(f"_dmarc.{domain}")
+    for name in names:
+        dns_server.fail(name, "TIMEOUT")
+    monkeypatch.setenv("DNS_TIMEOUT", "1")
+    monkeypatch.setenv("DNS_CONCURRENCY", "1")
+    monkeypatch.setenv("TIME_MARGIN_SECONDS", "1")
+
+    # 2.5 s of Lambda time: the first identity starts, two 1 s timeouts later the margin is reached.
+    summary = run({"regions": [scenario.EU]}, context=LambdaContext(timeout_seconds=2.5))
+
+    assert dns_server.queries_received <= 3  # unbudgeted, the first identity alone would send 10
+    budget = [f for f in summary["findings"] if "time budget" in f["message"]]
+    assert {f["identity"] for f in budget} == {"d0.example.com", "d1.example.com", "d2.example.com"}
+    assert summary["changes"] == []
+    assert any("changes skipped" in e for e in summary["errors"])

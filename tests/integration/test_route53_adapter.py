@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 from core.aws import Clients
 from core.errors import AwsError
 from core.models import RecordSet, Zone
-from core.route53 import Route53Zones, apex_name_servers
-from core.zones import pick_zone
+from core.route53 import Route53Zones
+from core.zones import apex_name_servers, pick_zone
 from tests.fixtures_aws import REGION, LocalAws
 
 pytestmark = pytest.mark.integration
@@ -158,7 +158,9 @@ def test_given_a_zone_when_asking_name_servers_then_the_apex_ns_set_answers(aws:
     zone_id = create_zone(aws, "example.com")
     delegation = aws.client("route53").get_hosted_zone(Id=zone_id)["DelegationSet"]["NameServers"]
 
-    servers = reader(aws).name_servers(Zone(zone_id, "example.com", private=False))
+    zone = Zone(zone_id, "example.com", private=False)
+
+    servers = apex_name_servers(zone, reader(aws).record_sets(zone, [zone.name]))
 
     assert servers == tuple(server.rstrip(".").lower() for server in delegation)
     assert len(servers) == 4

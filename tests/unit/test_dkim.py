@@ -17,24 +17,15 @@ from core.models import (
     RecordSet,
     Zone,
 )
+from tests.keys import RSA_1024_SPKI, RSA_2048_SPKI
 from tests.unit.checks_helpers import codes, only, view
 
 pytestmark = pytest.mark.disable_socket
 
 SIGNING_ZONE = "dkim.amazonses.com"
 TOKENS = ("t0kenaaaaaaaaaaaaaaaaaaaaaaaaaaa", "t0kenbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t0kenccccccccccccccccccccccccccc")
-# openssl genrsa 2048 / 1024, public halves (SubjectPublicKeyInfo, base64)
-KEY_2048 = (
-    "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAuu48QviHEVZlePrW0AoWCiQB8NSKieIjlFbzpfXZxKnE6Ylcm"
-    "iDSAdFUKQlKCqcvm7Ilv+6HWrwKZEKV7ssjm+iHzBVoZQwxpPNy1zGTKqKgQ7o53KyFSILml+9NRtmz5eZpgBUhnVoCzBZAPTDfblhggNCtGbk"
-    "uhjII7SNm+Cm9WNmqpqia9NNg3XycuUFDwTu74JZYiywN41cmFO6W8YmjREXzaHss9UKt7sojJsKLDsP3nFaLuALgX3gdG6PFiN+4A5IyBsKcs"
-    "ufch/y7Y+QuLwbo+AjHlTABN/mH0spLHY67aUfwwM5ptIdBtZWvaQv47YdeuZ3p1p3JFRJ3oQIDAQAB"
-)
-KEY_1024 = (
-    "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCsiru1/1dwJVdvgfZOrHdTUF9K+/xNffhkLW0f0i1xQiR9o05VGTyoF"
-    "02iIE5oep2pQqAKRgztRPUTLju0A094rDPK07En61Hc7nIBMc/4z+i6EeOaZCaF0h/LA0LARrrw0sVXhNUPWT4Lf2zG/srH/VgWXQ0DAWR86OUN"
-    "7DjVKwIDAQAB"
-)
+KEY_2048 = f"v=DKIM1; k=rsa; p={RSA_2048_SPKI}"
+KEY_1024 = f"v=DKIM1; k=rsa; p={RSA_1024_SPKI}"
 
 
 def identity(
@@ -240,3 +231,24 @@ def test_given_any_record_at_a_dkim_name_when_asked_to_create_the_cname_then_ref
 def test_given_a_name_outside_the_zone_when_asked_to_create_then_refused() -> None:
     reason = blocker(view(), Record("x._domainkey.example.org", "CNAME", ("x.dkim.amazonses.com",)))
     assert "outside the hosted zone" in reason
+
+
+def test_given_a_cname_into_another_ses_signing_zone_when_checked_then_it_is_accepted() -> None:
+    token = TOKENS[0]
+    other = DkimObservation(
+        token=token,
+        name=f"{token}._domainkey.example.com",
+        expected_target=f"{token}.dkim.amazonses.com",
+        cname=Answer(f"{token}._domainkey.example.com", "CNAME", "OK", (f"{token}.dkim.eu-central-1.amazonses.com",)),
+        txt=Answer(
+            f"{token}._domainkey.example.com",
+            "TXT",
+            "OK",
+            (KEY_2048,),
+            cname=f"{token}.dkim.eu-central-1.amazonses.com",
+        ),
+    )
+
+    findings = check_dkim(identity(), observe(other, *(good(t) for t in TOKENS[1:])), view())
+
+    assert findings == []

@@ -102,3 +102,8 @@ def test_given_all_when_settings_load_then_all_is_kept_for_the_run_to_expand():
 
 def test_given_an_empty_nameserver_list_when_parsed_then_the_system_resolver_is_meant():
     assert parse_nameservers(" , ") == ()
+
+
+def test_given_a_margin_shorter_than_one_dns_timeout_when_settings_load_then_it_is_refused():
+    with pytest.raises(ConfigError, match=r"TIME_MARGIN_SECONDS \(3\) must be at least DNS_TIMEOUT \(5\)"):
+        Settings.from_env({"AWS_REGION": "eu-west-1", "TIME_MARGIN_SECONDS": "3"})

@@ -20,10 +20,6 @@ def blocker(view: ZoneView, record: Record) -> str:
     return _placement(view, name) or _clash(view, name, record)
 
 
-def can_create(view: ZoneView, record: Record) -> bool:
-    return not blocker(view, record)
-
-
 def normalise_mx(value: str) -> str:
     """`<preference> <exchange>` with the preference as a number and the exchange normalised."""
     preference, _, exchange = value.strip().partition(" ")
