@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ TIME_BUDGET = "the run's time budget ran out"
 
 @dataclass(frozen=True)
 class Deadline:
-    """Stops starting new identities when the Lambda's remaining time falls under the margin."""
+    """The Lambda's remaining time: under the margin, no new lookup or change starts."""
 
     remaining_seconds: Callable[[], float]
     margin_seconds: float
@@ -33,11 +32,6 @@ class Deadline:
     @classmethod
     def unlimited(cls) -> Deadline:
         return cls(lambda: float("inf"), 0.0)
-
-    @classmethod
-    def after(cls, seconds: float, margin_seconds: float) -> Deadline:
-        end = time.monotonic() + seconds
-        return cls(lambda: end - time.monotonic(), margin_seconds)
 
     def expired(self) -> bool:
         return self.remaining_seconds() < self.margin_seconds
