@@ -187,6 +187,8 @@ class Zone:
     id: str
     name: str
     private: bool
+    # ResourceRecordSetCount from ListHostedZones: decides how the zone is read, not which zone it is.
+    record_count: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -247,3 +247,47 @@ def test_given_a_wildcard_when_listing_then_route53_returns_the_octal_escape(aws
     records = aws.client("route53").list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
 
     assert "\\052.example.com." in [record["Name"] for record in records]
+
+
+def test_given_a_large_zone_and_a_few_names_when_reading_then_each_name_costs_one_short_read(aws: LocalAws) -> None:
+    zone_id = create_zone(aws, "example.com")
+    filler = [change("CREATE", f"host{i}.example.com", "A", "192.0.2.1") for i in range(900)]
+    apply(aws, zone_id, *filler)
+    apply(
+        aws,
+        zone_id,
+        change("CREATE", "_dmarc.example.com", "TXT", '"v=DMARC1; p=reject"'),
+        change("CREATE", "bounce.example.com", "MX", "10 feedback-smtp.eu-west-1.amazonses.com"),
+        change("CREATE", "bounce.example.com", "TXT", '"v=spf1 include:amazonses.com ~all"'),
+        change("CREATE", "bounce.example.com.sub.example.com", "TXT", '"not at the name"'),
+    )
+    route53 = reader(aws)
+    [zone] = [z for z in route53.list_zones() if z.id == zone_id]
+    aws.calls.clear()
+
+    records = route53.record_sets(zone, ["bounce.example.com", "_dmarc.example.com", "absent.example.com"])
+
+    assert zone.record_count == 906  # the filler, the four above, and the apex SOA and NS
+    assert sorted(records) == [
+        ("_dmarc.example.com", "TXT"),
+        ("bounce.example.com", "MX"),
+        ("bounce.example.com", "TXT"),
+    ]
+    assert records[("bounce.example.com", "TXT")].values == ('"v=spf1 include:amazonses.com ~all"',)
+    assert aws.calls.count(operation="ListResourceRecordSets") == 3  # a whole read would take 4 pages
+
+
+def test_given_a_name_with_more_sets_than_one_short_read_when_reading_then_the_read_goes_on(aws: LocalAws) -> None:
+    zone_id = create_zone(aws, "example.com")
+    apply(aws, zone_id, *(change("CREATE", f"h{i}.example.com", "A", "192.0.2.1") for i in range(700)))
+    types = {"A": "192.0.2.1", "AAAA": "2001:db8::1", "CAA": '0 issue "amazon.com"', "MX": "10 mx.example.com",
+             "NAPTR": '100 10 "S" "SIP+D2U" "" _sip._udp.example.com.', "SPF": '"v=spf1 -all"',
+             "SRV": "1 1 5060 sip.example.com", "SSHFP": "1 1 " + "a" * 40, "TXT": '"x"', "TLSA": "3 1 1 " + "b" * 64,
+             "DS": "12345 13 2 " + "c" * 64}  # fmt: skip
+    apply(aws, zone_id, *(change("CREATE", "busy.example.com", rtype, value) for rtype, value in types.items()))
+    route53 = reader(aws)
+    [zone] = [z for z in route53.list_zones() if z.id == zone_id]
+
+    records = route53.record_sets(zone, ["busy.example.com"])
+
+    assert sorted(rtype for _, rtype in records) == sorted(types)
