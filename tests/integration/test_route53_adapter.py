@@ -44,6 +44,14 @@ def apply(aws: LocalAws, zone_id: str, *changes: dict[str, Any]) -> None:
     aws.client("route53").change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": list(changes)})
 
 
+# What a sending domain holds besides DKIM: its DMARC policy and its MAIL FROM domain's MX and SPF.
+MAIL_RECORDS = (
+    change("CREATE", "_dmarc.example.com", "TXT", '"v=DMARC1; p=reject"'),
+    change("CREATE", "bounce.example.com", "MX", "10 feedback-smtp.eu-west-1.amazonses.com"),
+    change("CREATE", "bounce.example.com", "TXT", '"v=spf1 include:amazonses.com ~all"'),
+)
+
+
 def reader(aws: LocalAws) -> Route53Zones:
     return Route53Zones(Clients.for_region(aws.session(), REGION).route53)
 
@@ -125,9 +133,7 @@ def test_given_names_when_reading_record_sets_then_only_those_names_come_back(aw
     apply(
         aws,
         zone_id,
-        change("CREATE", "_dmarc.example.com", "TXT", '"v=DMARC1; p=reject"'),
-        change("CREATE", "bounce.example.com", "MX", "10 feedback-smtp.eu-west-1.amazonses.com"),
-        change("CREATE", "bounce.example.com", "TXT", '"v=spf1 include:amazonses.com ~all"'),
+        *MAIL_RECORDS,
         change("CREATE", "www.example.com", "CNAME", "elsewhere.example.net"),
     )
     zone = Zone(zone_id, "example.com", private=False)
@@ -256,9 +262,7 @@ def test_given_a_large_zone_and_a_few_names_when_reading_then_each_name_costs_on
     apply(
         aws,
         zone_id,
-        change("CREATE", "_dmarc.example.com", "TXT", '"v=DMARC1; p=reject"'),
-        change("CREATE", "bounce.example.com", "MX", "10 feedback-smtp.eu-west-1.amazonses.com"),
-        change("CREATE", "bounce.example.com", "TXT", '"v=spf1 include:amazonses.com ~all"'),
+        *MAIL_RECORDS,
         change("CREATE", "bounce.example.com.sub.example.com", "TXT", '"not at the name"'),
     )
     route53 = reader(aws)
