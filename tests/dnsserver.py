@@ -30,7 +30,7 @@ from dnslib.dns import RDMAP
 from dnslib.label import DNSBuffer
 from dnslib.server import DNSHandler, TCPServer, UDPServer
 
-from core.names import normalise
+from core.kernel.names import normalise
 
 FAILURE_MODES = ("SERVFAIL", "REFUSED", "TIMEOUT", "YXDOMAIN", "FORMERR", "NOTIMP")
 _CLASSIC_UDP_LIMIT = 512

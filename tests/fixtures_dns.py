@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.dns import DnsClient, make_resolver
-from core.settings import Nameserver
+from core.adapters.dns import DnsClient, make_resolver
+from core.kernel.settings import Nameserver
 from tests.dnsserver import LocalDns
 
 # Short enough that TIMEOUT tests stay quick, long enough for a loaded CI machine answering on loopback.

@@ -45,7 +45,7 @@ def local_world() -> Iterator[tuple[LocalAws, LocalDns]]:
 def main() -> int:
     with local_world() as (aws, dns):
         # Imported here: Powertools reads its log level and metrics switch when the handler module loads.
-        from core.report import format_table
+        from core.report.table import format_table
         from handlers import audit
 
         world = scenario.build(aws, dns)

@@ -9,12 +9,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from core.audit import Deadline
-from core.events import parse_event
-from core.metrics import record_metrics
-from core.service import execute
-from core.settings import Settings
-from core.wiring import AwsWiring, SnsNotifier
+from core.adapters.metrics import record_metrics
+from core.adapters.wiring import AwsWiring, SnsNotifier
+from core.kernel.events import parse_event
+from core.kernel.settings import Settings
+from core.run.deadline import Deadline
+from core.run.service import execute
 
 logger = Logger(service="ses-guard")
 metrics = Metrics(service="ses-guard", namespace="SesGuard")

@@ -11,14 +11,14 @@ from collections.abc import Sequence
 
 import boto3
 
-from core.audit import Deadline
-from core.errors import SesGuardError
-from core.events import RunRequest, parse_event
-from core.models import Severity
-from core.report import format_table
-from core.service import execute
-from core.settings import Settings
-from core.wiring import AwsWiring
+from core.adapters.wiring import AwsWiring
+from core.kernel.errors import SesGuardError
+from core.kernel.events import RunRequest, parse_event
+from core.kernel.models import Severity
+from core.kernel.settings import Settings
+from core.report.table import format_table
+from core.run.deadline import Deadline
+from core.run.service import execute
 
 
 def _parser() -> argparse.ArgumentParser:

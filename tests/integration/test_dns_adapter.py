@@ -1,4 +1,4 @@
-"""core.dns against a real DNS server on loopback: formats, statuses, failures, TCP fallback, memo, concurrency."""
+"""core.adapters.dns against a DNS server on loopback: formats, statuses, failures, TCP fallback, memo, concurrency."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from core.dns import DnsClient, make_resolver
-from core.settings import Nameserver, parse_nameservers
+from core.adapters.dns import DnsClient, make_resolver
+from core.kernel.settings import Nameserver, parse_nameservers
 from tests.dnsserver import LocalDns
 from tests.fixtures_dns import DNS_TEST_TIMEOUT
 

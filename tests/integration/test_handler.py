@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, EventError
+from core.adapters import wiring
+from core.kernel.errors import ConfigError, EventError
 from tests import scenario
 from tests.fidelity import seed_identity
 from tests.fixtures_aws import received, subscribed_queue
@@ -46,9 +47,9 @@ def test_given_a_region_that_refuses_when_the_handler_runs_then_the_other_region
 
     summary = run()
 
-    assert len(summary["errors"]) == 1
-    assert summary["errors"][0].startswith("us-east-1: ")
-    assert "AccessDeniedException" in summary["errors"][0]
+    [error] = summary["errors"]
+    assert (error["scope"], error["subject"]) == ("region", scenario.US)
+    assert "AccessDeniedException" in error["message"]
     regions = {key[1] for key in scenario.codes_by_identity(summary)}
     assert regions == {scenario.EU}
 
@@ -65,7 +66,7 @@ def test_given_route53_unreadable_when_the_handler_runs_then_dns_findings_stay_a
     assert "ZONE_NOT_FOUND" not in {code for codes in found.values() for code in codes}
     assert {"DKIM_RECORD_MISSING", "CHECK_FAILED"} <= found[("example.com", scenario.EU)]
     assert not any(f["fixable"] for f in summary["findings"])
-    assert any(e.startswith("route53: ") for e in summary["errors"])
+    assert [e["scope"] for e in summary["errors"]] == ["route53"]
 
 
 def test_given_a_bad_event_when_the_handler_runs_then_it_fails_before_any_call(aws, dns_server, run):
@@ -140,9 +141,32 @@ def test_given_a_topic_that_refuses_when_the_handler_runs_then_the_run_still_ret
     summary = run({"dry_run": True})
 
     assert summary["findings"]
-    assert len(summary["errors"]) == 1
-    assert summary["errors"][0].startswith("notification: ")
-    assert "AuthorizationError" in summary["errors"][0]
+    [error] = summary["errors"]
+    assert (error["scope"], error["subject"]) == ("notification", topic)
+    assert "AuthorizationError" in error["message"]
+
+
+def test_given_a_notification_that_cannot_be_rendered_when_run_live_then_the_summary_keeps_what_was_written(
+    aws, dns_server, run, monkeypatch
+):
+    world = scenario.build(aws, dns_server)
+    topic = aws.client("sns").create_topic(Name="ses-guard-findings")["TopicArn"]
+    monkeypatch.setenv("FINDINGS_TOPIC_ARN", topic)
+
+    def unrenderable(*args, **kwargs):
+        raise ValueError("cannot fit the run summary")
+
+    monkeypatch.setattr(wiring, "render", unrenderable)
+
+    summary = run({"dry_run": False})
+
+    written = [c for c in summary["changes"] if c["applied"]]
+    assert written
+    zone = world.records(world.zones["example.com"])
+    assert all((f"{c['name']}.", c["type"]) in zone for c in written if c["zone_name"] == "example.com")
+    assert summary["errors"] == [
+        {"scope": "notification", "subject": topic, "message": "ValueError: cannot fit the run summary"}
+    ]
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("*.json")), ids=lambda p: p.name)
@@ -235,4 +259,8 @@ def test_given_dns_that_times_out_when_time_runs_short_mid_identity_then_lookups
     budget = [f for f in summary["findings"] if "time budget" in f["message"]]
     assert {f["identity"] for f in budget} == {"d0.example.com", "d1.example.com", "d2.example.com"}
     assert summary["changes"] == []
-    assert any("changes skipped" in e for e in summary["errors"])
+    assert {
+        "scope": "run",
+        "subject": "changes",
+        "message": "skipped: the run's time budget ran out during the audit",
+    } in (summary["errors"])

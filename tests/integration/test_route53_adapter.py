@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from core.aws import Clients
-from core.errors import AwsError
-from core.models import RecordSet, Zone
-from core.route53 import Route53Zones
-from core.zones import apex_name_servers, pick_zone
+from core.adapters.aws import Clients
+from core.adapters.route53 import Route53Zones
+from core.kernel.errors import AwsError
+from core.kernel.models import RecordSet, Zone
+from core.rules.zones import apex_name_servers, pick_zone
 from tests.fixtures_aws import REGION, LocalAws
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from core.aws import Clients, boto_config, ses_regions
-from core.errors import AwsError
-from core.models import DkimState, MailFromState
-from core.ses import Pacer, SesRegion
+from core.adapters.aws import Clients, boto_config, ses_regions
+from core.adapters.ses import Pacer, SesRegion
+from core.kernel.errors import AwsError
+from core.kernel.models import DkimState, MailFromState
 from tests.fidelity import seed_identity
 from tests.fixtures_aws import REGION, LocalAws
 

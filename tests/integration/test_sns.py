@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from core.errors import AwsError
-from core.models import Code, Finding, Record, RunSummary, Severity
-from core.notify import SNS_MAX_BYTES, render
-from core.sns import SnsPublisher
+from core.adapters.sns import SnsPublisher
+from core.kernel.errors import AwsError
+from core.kernel.models import Code, Finding, Record, RunSummary, Severity
+from core.report.notify import SNS_MAX_BYTES, render
 from tests.fixtures_aws import received, subscribed_queue
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from core.events import RunRequest, parse_event
-from core.settings import Settings
+from core.kernel.events import RunRequest, parse_event
+from core.kernel.settings import Settings
 from tests.iam_policies import load_template, policy_documents
 
 ROOT = Path(__file__).resolve().parents[2]

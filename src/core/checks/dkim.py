@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from core.checks.dkimkey import rsa_key_bits
 from core.checks.findings import Findings
-from core.checks.fixable import blocker
-from core.checks.records import values_at
-from core.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
-from core.names import normalise
-from core.required import dkim_records
+from core.kernel.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
+from core.kernel.names import normalise
+from core.rules.dkimkey import rsa_key_bits
+from core.rules.records import values_at
+from core.rules.required import dkim_records
+from core.rules.safety import blocker
 
 STRONG_KEY_BITS = 2048
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.checks.dmarcrecord import (
+from core.checks.findings import Findings
+from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.kernel.names import is_subdomain, normalise
+from core.rules.dmarcrecord import (
     DmarcRecord,
     is_dmarc_record,
     is_external,
@@ -14,11 +17,8 @@ from core.checks.dmarcrecord import (
     report_auth_name,
     report_destinations,
 )
-from core.checks.findings import Findings
-from core.checks.records import values_at
-from core.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
-from core.names import is_subdomain, normalise
-from core.required import dmarc_name, dmarc_record
+from core.rules.records import values_at
+from core.rules.required import dmarc_name, dmarc_record
 
 __all__ = [
     "Discovery",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.checks.fixable import blocker
-from core.models import Answer, Code, Finding, Identity, Record, ZoneView
+from core.kernel.models import Answer, Code, Finding, Identity, Record, ZoneView
+from core.rules.safety import blocker
 
 
 @dataclass
@@ -42,9 +42,6 @@ class Findings:
         suffix = f" It cannot be created automatically: {reason}." if reason else ""
         self.add(code, message + suffix, (record,), fixable=not reason)
         return not reason
-
-    def has(self, code: Code) -> bool:
-        return code in self._entries
 
     def build(self) -> list[Finding]:
         return [

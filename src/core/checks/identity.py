@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from core.models import Code, Finding, Identity
-from core.names import ancestors
+from core.kernel.models import Code, Finding, Identity
+from core.kernel.names import ancestors
 
 
 def signing_domains(identities: Collection[Identity]) -> frozenset[str]:

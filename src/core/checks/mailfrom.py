@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from core.checks.findings import Findings
-from core.checks.fixable import normalise_mx
-from core.checks.records import holds, values_at
-from core.checks.spf import parse_spf, spf_records
-from core.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
-from core.required import mail_from_mx_value, mail_from_records
+from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.rules.records import holds, values_at
+from core.rules.required import mail_from_mx_value, mail_from_records
+from core.rules.safety import normalise_mx
+from core.rules.spf import parse_spf, spf_records
 
 _FALLBACK = {
     "USE_DEFAULT_VALUE": "meanwhile SES sends with its own amazonses.com MAIL FROM, which cannot align",

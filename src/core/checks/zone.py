@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.models import Code, DomainObservation, Finding, Identity, Record, ZoneView
-from core.names import normalise
-
-_MISSING = {Code.DKIM_RECORD_MISSING, Code.MAIL_FROM_MX_MISSING, Code.MAIL_FROM_SPF_MISSING, Code.DMARC_MISSING}
+from core.kernel.models import MISSING_CODES, Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.kernel.names import normalise
 
 
 def check_zone(
@@ -15,7 +13,7 @@ def check_zone(
 ) -> list[Finding]:
     """`findings` are the protocol checks' findings: without a zone, their missing records are the to-do list."""
     if view.zone is None:
-        records = tuple(r for f in findings if f.code in _MISSING for r in f.records)
+        records = tuple(r for f in findings if f.code in MISSING_CODES for r in f.records)
         if not records:
             return []
         return [

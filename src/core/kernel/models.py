@@ -1,0 +1,360 @@
+"""Typed models shared by the adapters, the checks and the handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, NamedTuple
+
+
+class Severity(StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+
+    @property
+    def rank(self) -> int:
+        return {"LOW": 1, "MEDIUM": 2, "HIGH": 3}[self.value]
+
+
+class Code(StrEnum):
+    IDENTITY_NOT_VERIFIED = "IDENTITY_NOT_VERIFIED"
+    DKIM_SIGNING_DISABLED = "DKIM_SIGNING_DISABLED"
+    DKIM_RECORD_MISSING = "DKIM_RECORD_MISSING"
+    DKIM_RECORD_CONFLICT = "DKIM_RECORD_CONFLICT"
+    DKIM_KEY_WEAK = "DKIM_KEY_WEAK"
+    MAIL_FROM_NOT_CONFIGURED = "MAIL_FROM_NOT_CONFIGURED"
+    MAIL_FROM_NOT_VERIFIED = "MAIL_FROM_NOT_VERIFIED"
+    MAIL_FROM_MX_MISSING = "MAIL_FROM_MX_MISSING"
+    MAIL_FROM_MX_INVALID = "MAIL_FROM_MX_INVALID"
+    MAIL_FROM_SPF_MISSING = "MAIL_FROM_SPF_MISSING"
+    MAIL_FROM_SPF_INVALID = "MAIL_FROM_SPF_INVALID"
+    DMARC_MISSING = "DMARC_MISSING"
+    DMARC_INVALID = "DMARC_INVALID"
+    DMARC_POLICY_NONE = "DMARC_POLICY_NONE"
+    DMARC_NO_REPORTING = "DMARC_NO_REPORTING"
+    DMARC_REPORT_AUTH_MISSING = "DMARC_REPORT_AUTH_MISSING"
+    DMARC_STRICT_SPF_ALIGNMENT = "DMARC_STRICT_SPF_ALIGNMENT"
+    ADDRESS_IDENTITY_UNALIGNED = "ADDRESS_IDENTITY_UNALIGNED"
+    ZONE_NOT_FOUND = "ZONE_NOT_FOUND"
+    ZONE_NOT_DELEGATED = "ZONE_NOT_DELEGATED"
+    DNS_NOT_PROPAGATED = "DNS_NOT_PROPAGATED"
+    CHECK_FAILED = "CHECK_FAILED"
+
+
+# The codes of records that are absent: remediation creates them (IDENTITY_NOT_VERIFIED is fixed through its DKIM
+# records), and without a zone they are the to-do list for the domain's DNS provider.
+MISSING_CODES = frozenset(
+    {Code.DKIM_RECORD_MISSING, Code.MAIL_FROM_MX_MISSING, Code.MAIL_FROM_SPF_MISSING, Code.DMARC_MISSING}
+)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    severity: Severity
+    summary: str
+    fixable: str  # "yes", "no", or how remediation reaches it
+
+
+CATALOGUE: dict[Code, CatalogueEntry] = {
+    Code.IDENTITY_NOT_VERIFIED: CatalogueEntry(Severity.HIGH, "domain identity not verified", "via DKIM records"),
+    Code.DKIM_SIGNING_DISABLED: CatalogueEntry(Severity.HIGH, "DKIM signing is disabled", "no"),
+    Code.DKIM_RECORD_MISSING: CatalogueEntry(Severity.HIGH, "a DKIM token's CNAME is absent", "yes"),
+    Code.DKIM_RECORD_CONFLICT: CatalogueEntry(Severity.HIGH, "the DKIM name holds another target or other types", "no"),
+    Code.DKIM_KEY_WEAK: CatalogueEntry(Severity.MEDIUM, "published DKIM key is RSA-1024", "opt-in"),
+    Code.MAIL_FROM_NOT_CONFIGURED: CatalogueEntry(
+        Severity.MEDIUM, "no custom MAIL FROM domain, SPF cannot align", "opt-in"
+    ),
+    Code.MAIL_FROM_NOT_VERIFIED: CatalogueEntry(Severity.MEDIUM, "custom MAIL FROM status is pending or failed", "no"),
+    Code.MAIL_FROM_MX_MISSING: CatalogueEntry(Severity.HIGH, "MAIL FROM domain has no MX", "yes"),
+    Code.MAIL_FROM_MX_INVALID: CatalogueEntry(
+        Severity.HIGH, "MAIL FROM MX is not exactly one `10 feedback-smtp.<region>.amazonses.com`", "no"
+    ),
+    Code.MAIL_FROM_SPF_MISSING: CatalogueEntry(Severity.HIGH, "MAIL FROM domain has no SPF record", "yes"),
+    Code.MAIL_FROM_SPF_INVALID: CatalogueEntry(
+        Severity.HIGH,
+        "more than one SPF record, bad syntax, more than 10 lookup terms, or SES not authorised",
+        "no",
+    ),
+    Code.DMARC_MISSING: CatalogueEntry(Severity.HIGH, "no DMARC policy applies (own or inherited)", "yes"),
+    Code.DMARC_INVALID: CatalogueEntry(
+        Severity.HIGH, "more than one DMARC record at the name, or bad syntax or tag values", "no"
+    ),
+    Code.DMARC_POLICY_NONE: CatalogueEntry(Severity.LOW, "DMARC policy is p=none", "no"),
+    Code.DMARC_NO_REPORTING: CatalogueEntry(Severity.LOW, "DMARC record has no rua", "no"),
+    Code.DMARC_REPORT_AUTH_MISSING: CatalogueEntry(
+        Severity.MEDIUM, "external rua without `<domain>._report._dmarc.<destination>`", "no"
+    ),
+    Code.DMARC_STRICT_SPF_ALIGNMENT: CatalogueEntry(
+        Severity.MEDIUM, "aspf=s while the MAIL FROM domain is a subdomain", "no"
+    ),
+    Code.ADDRESS_IDENTITY_UNALIGNED: CatalogueEntry(
+        Severity.MEDIUM, "address identity whose domain has no verified domain identity in the region", "no"
+    ),
+    Code.ZONE_NOT_FOUND: CatalogueEntry(
+        Severity.MEDIUM, "no public Route 53 zone here; the finding lists the records to create by hand", "no"
+    ),
+    Code.ZONE_NOT_DELEGATED: CatalogueEntry(
+        Severity.HIGH, "live NS differ from the Route 53 zone's name servers", "no"
+    ),
+    Code.DNS_NOT_PROPAGATED: CatalogueEntry(Severity.LOW, "in Route 53, not yet in live DNS", "no"),
+    Code.CHECK_FAILED: CatalogueEntry(Severity.MEDIUM, "a check could not run; the finding says why", "no"),
+}
+
+
+IdentityKind = Literal["DOMAIN", "EMAIL_ADDRESS", "MANAGED_DOMAIN"]
+
+
+class IdentityKey(NamedTuple):
+    """An SES identity is one name in one region: the same domain in two regions is two identities."""
+
+    region: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DkimState:
+    """SES's view of an identity's DKIM; statuses use the sesv2 spelling (SUCCESS, PENDING, ...)."""
+
+    signing_enabled: bool
+    status: str
+    tokens: tuple[str, ...] = ()
+    signing_hosted_zone: str = ""
+    # AWS_SES, EXTERNAL (BYODKIM) or AWS_SES_<REGION> (copied from a parent); "" when only the v1 batch call was
+    # read, which tells Easy DKIM (own or copied) from BYODKIM by its tokens but not the two Easy kinds apart.
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class MailFromState:
+    domain: str = ""  # empty: no custom MAIL FROM domain
+    status: str = ""  # SUCCESS, PENDING, FAILED, TEMPORARY_FAILURE
+    behavior_on_mx_failure: str = "USE_DEFAULT_VALUE"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One SES identity in one region, as SES reports it. Names are lower case, without a trailing dot."""
+
+    name: str
+    region: str
+    kind: IdentityKind
+    verification_status: str  # sesv2 spelling
+    sending_enabled: bool = True
+    dkim: DkimState | None = None
+    mail_from: MailFromState | None = None
+
+    @property
+    def key(self) -> IdentityKey:
+        return IdentityKey(self.region, self.name)
+
+    @property
+    def is_domain(self) -> bool:
+        return self.kind != "EMAIL_ADDRESS"
+
+    @property
+    def domain(self) -> str:
+        return self.name.rsplit("@", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A DNS record set: `values` in presentation form (TXT values unquoted and joined)."""
+
+    name: str
+    type: str
+    values: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: Code
+    identity: str
+    region: str
+    message: str
+    fixable: bool = False
+    records: tuple[Record, ...] = ()
+    fixed: bool = False  # remediation created every record this finding asks for, in this run
+    # The catalogue owns severities, so a finding can never disagree with the documented one.
+    severity: Severity = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", CATALOGUE[self.code].severity)
+
+    @property
+    def key(self) -> IdentityKey:
+        return IdentityKey(self.region, self.identity)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code.value,
+            "severity": self.severity.value,
+            "identity": self.identity,
+            "region": self.region,
+            "message": self.message,
+            "fixable": self.fixable,
+            "fixed": self.fixed,
+            "records": [r.to_dict() for r in self.records],
+        }
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A Route 53 hosted zone. `name` is lower case without the trailing dot."""
+
+    id: str
+    name: str
+    private: bool
+    # ResourceRecordSetCount from ListHostedZones: decides how the zone is read, not which zone it is.
+    record_count: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """A Route 53 record set as read from the zone; `values` are the raw ResourceRecord values."""
+
+    name: str
+    type: str
+    ttl: int | None
+    values: tuple[str, ...]
+    alias: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    zone_id: str
+    zone_name: str
+    action: Literal["CREATE", "UPSERT", "SES_SET_MAIL_FROM", "SES_DKIM_2048"]  # SES_*: zone fields empty
+    name: str
+    type: str
+    values: tuple[str, ...]
+    ttl: int
+    applied: bool
+    reason: Code
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["values"] = list(self.values)
+        data["reason"] = self.reason.value
+        return data
+
+
+ErrorScope = Literal["region", "route53", "zone", "run", "notification"]
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A part of the run that could not be done: `scope` says what kind of part, `subject` which one (a region, a
+    zone, the topic), `message` what went wrong. The rest of the run went on."""
+
+    scope: ErrorScope
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.subject}: {self.message}" if self.subject else f"{self.scope}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"scope": self.scope, "subject": self.subject, "message": self.message}
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    dry_run: bool
+    regions: list[str]
+    identities_audited: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    errors: list[RunError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "regions": list(self.regions),
+            "identities_audited": self.identities_audited,
+            "findings": [f.to_dict() for f in self.findings],
+            "changes": [c.to_dict() for c in self.changes],
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+
+AnswerStatus = Literal["OK", "NXDOMAIN", "NODATA", "FAILED"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The live-DNS answer for one (name, type).
+
+    `values` in presentation form: TXT strings joined into one value per record (the 255-character split is
+    undone, quotes and escapes removed); CNAME/NS/MX targets lower case without the trailing dot, MX as
+    "<preference> <exchange>". `cname` is the first alias target the query followed, if any. A FAILED answer (timeout,
+    SERVFAIL, refused) carries the reason in `error`.
+    """
+
+    name: str
+    rdtype: str
+    status: AnswerStatus
+    values: tuple[str, ...] = ()
+    cname: str = ""
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
+
+
+@dataclass(frozen=True)
+class DkimObservation:
+    token: str
+    name: str  # <token>._domainkey.<domain>
+    expected_target: str  # <token>.<SigningHostedZone>
+    cname: Answer  # CNAME at the name
+    txt: Answer  # TXT at the name; follows the CNAME, so it is the published key
+
+
+@dataclass(frozen=True)
+class DomainObservation:
+    """Live DNS for one domain identity, gathered by core.run.observe, judged by core.checks."""
+
+    domain: str
+    dkim: tuple[DkimObservation, ...] = ()
+    mail_from_mx: Answer | None = None  # None: no custom MAIL FROM domain configured
+    mail_from_txt: Answer | None = None
+    dmarc: tuple[Answer, ...] = ()  # TXT at the _dmarc names of the RFC 9989 walk, in order (see core.run.observe)
+    report_auth: tuple[Answer, ...] = ()  # TXT at <domain>._report._dmarc.<destination>, one per external rua
+    zone_ns: Answer | None = None  # NS at the apex of the identity's Route 53 zone
+
+
+@dataclass(frozen=True)
+class ZoneView:
+    """What Route 53 holds for one identity: its zone, the zone's name servers and the record sets at the names
+    the checks need, keyed by (normalised name, type)."""
+
+    zone: Zone | None
+    name_servers: tuple[str, ...] = ()
+    records: Mapping[tuple[str, str], RecordSet] = field(default_factory=dict)
+
+
+@dataclass
+class Placement:
+    """Where the audited domain identities' records live in Route 53, grouped by zone as the audit read them.
+
+    `zone_of` holds every identity Route 53 was read for (None: no public zone of this account holds it); `views`
+    every zone that could be read. Remediation plans zone by zone from the same grouping.
+    """
+
+    zone_of: dict[IdentityKey, Zone | None] = field(default_factory=dict)
+    views: dict[Zone, ZoneView] = field(default_factory=dict)
+
+    def view(self, key: IdentityKey) -> ZoneView | None:
+        """The identity's view; None when Route 53, or its zone, could not be read."""
+        if key not in self.zone_of:
+            return None
+        zone = self.zone_of[key]
+        return ZoneView(zone=None) if zone is None else self.views.get(zone)

@@ -1,0 +1,172 @@
+"""Settings read from the environment once, validated, and passed down explicitly."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from core.kernel.errors import ConfigError
+from core.kernel.models import Severity
+
+DMARC_POLICIES = ("none", "quarantine", "reject")
+_SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Nameserver:
+    host: str
+    port: int = 53
+
+
+@dataclass(frozen=True)
+class Settings:
+    regions: tuple[str, ...]  # ("all",) means every region SES is offered in
+    findings_topic_arn: str = ""
+    nameservers: tuple[Nameserver, ...] = ()  # empty: the system resolver
+    exclude_identities: tuple[str, ...] = ()
+    dry_run: bool = False
+    dmarc_policy: str = "none"
+    dmarc_rua: str = ""
+    record_ttl: int = 1800
+    mail_from_subdomain: str = "bounce"
+    configure_mail_from: bool = False
+    upgrade_dkim_keys: bool = False
+    notify_min_severity: Severity = Severity.LOW
+    notify_always: bool = False
+    ses_max_rps: float = 1.0
+    dns_timeout: float = 5.0
+    dns_concurrency: int = 16
+    time_margin_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; raises ConfigError naming the bad variable."""
+        default_region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+        return cls(
+            regions=parse_regions("AUDIT_REGIONS", env.get("AUDIT_REGIONS", ""), default_region),
+            findings_topic_arn=_topic_arn(env.get("FINDINGS_TOPIC_ARN", "")),
+            nameservers=parse_nameservers(env.get("DNS_NAMESERVERS", "")),
+            exclude_identities=_csv(env.get("EXCLUDE_IDENTITIES", "")),
+            dry_run=_bool("DRY_RUN", env.get("DRY_RUN", "")),
+            dmarc_policy=_choice("DMARC_POLICY", env.get("DMARC_POLICY", "none"), DMARC_POLICIES),
+            dmarc_rua=_rua(env.get("DMARC_RUA", "")),
+            record_ttl=int(_number("RECORD_TTL", env.get("RECORD_TTL", "1800"), 60, 172800, integer=True)),
+            mail_from_subdomain=_label("MAIL_FROM_SUBDOMAIN", env.get("MAIL_FROM_SUBDOMAIN", "bounce")),
+            configure_mail_from=_bool("CONFIGURE_MAIL_FROM", env.get("CONFIGURE_MAIL_FROM", "")),
+            upgrade_dkim_keys=_bool("UPGRADE_DKIM_KEYS", env.get("UPGRADE_DKIM_KEYS", "")),
+            notify_min_severity=Severity(
+                _choice(
+                    "NOTIFY_MIN_SEVERITY",
+                    env.get("NOTIFY_MIN_SEVERITY", "LOW").upper(),
+                    tuple(s.value for s in Severity),
+                )
+            ),
+            notify_always=_bool("NOTIFY_ALWAYS", env.get("NOTIFY_ALWAYS", "")),
+            ses_max_rps=_number("SES_MAX_RPS", env.get("SES_MAX_RPS", "1"), 0.01, 1000),
+            dns_timeout=_number("DNS_TIMEOUT", env.get("DNS_TIMEOUT", "5"), 0.1, 60),
+            dns_concurrency=int(_number("DNS_CONCURRENCY", env.get("DNS_CONCURRENCY", "16"), 1, 256, integer=True)),
+            time_margin_seconds=_number("TIME_MARGIN_SECONDS", env.get("TIME_MARGIN_SECONDS", "30"), 0, 600),
+        ).checked()
+
+    def checked(self) -> Settings:
+        # A lookup already under way when the margin is reached may still take DNS_TIMEOUT to give up.
+        if self.time_margin_seconds < self.dns_timeout:
+            margin, timeout = self.time_margin_seconds, self.dns_timeout
+            raise ConfigError(f"TIME_MARGIN_SECONDS ({margin:g}) must be at least DNS_TIMEOUT ({timeout:g})")
+        return self
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def parse_regions(variable: str, raw: str, default_region: str) -> tuple[str, ...]:
+    regions = tuple(r.lower() for r in _csv(raw))
+    if not regions:
+        if not default_region:
+            raise ConfigError(f"{variable} is empty and no AWS_REGION is set: name the regions to audit")
+        regions = (default_region,)
+    if "all" in regions:
+        if len(regions) > 1:
+            raise ConfigError(f"{variable}: 'all' cannot be combined with named regions")
+        return regions
+    for region in regions:
+        if not _REGION.match(region):
+            raise ConfigError(f"{variable}: {region!r} is not an AWS region name")
+    return tuple(dict.fromkeys(regions))
+
+
+def parse_nameservers(raw: str) -> tuple[Nameserver, ...]:
+    """`host`, `host:port`, an IPv6 address alone or `[addr]:port`, comma-separated."""
+    servers = []
+    for item in _csv(raw):
+        host, port = item, "53"
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest and not rest.startswith(":"):
+                raise ConfigError(f"DNS_NAMESERVERS: {item!r} is not [address]:port")
+            port = rest[1:] or "53"
+        elif item.count(":") == 1:
+            host, port = item.split(":")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError(f"DNS_NAMESERVERS: {host!r} is not an IP address") from None
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"DNS_NAMESERVERS: {port!r} in {item!r} is not a port")
+        servers.append(Nameserver(host, int(port)))
+    return tuple(servers)
+
+
+def _bool(variable: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{variable}: {raw!r} is not true or false")
+
+
+def _choice(variable: str, raw: str, allowed: tuple[str, ...]) -> str:
+    value = raw.strip()
+    if value not in allowed:
+        raise ConfigError(f"{variable}: {raw!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _number(variable: str, raw: str, low: float, high: float, *, integer: bool = False) -> float:
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise ConfigError(f"{variable}: {raw!r} is not a number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{variable}: {value} is outside {low:g}..{high:g}")
+    return value
+
+
+def _label(variable: str, raw: str) -> str:
+    value = raw.strip().lower()
+    if not all(_SUBDOMAIN_LABEL.match(label) for label in value.split(".")):
+        raise ConfigError(f"{variable}: {raw!r} is not a DNS label")
+    return value
+
+
+def _topic_arn(raw: str) -> str:
+    value = raw.strip()
+    if value and not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$", value):
+        raise ConfigError(f"FINDINGS_TOPIC_ARN: {raw!r} is not an SNS topic ARN")
+    return value
+
+
+def _rua(raw: str) -> str:
+    value = raw.strip()
+    if value and (
+        value.lower().startswith("mailto:") or not re.match(r"^[^@\s,;!]+@[a-z0-9.-]+\.[a-z]{2,}$", value, re.I)
+    ):
+        raise ConfigError(f"DMARC_RUA: {raw!r} is not an email address (give it without mailto:)")
+    return value

@@ -1,0 +1,174 @@
+"""One DMARC record (RFC 9989 "General Record Format" and "Formal Definition"): its tags, its errors, its
+aggregate-report destinations and whether they need RFC 9990 authorisation."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.kernel.names import normalise
+from core.kernel.settings import DMARC_POLICIES
+
+# The value of v= is case-sensitive (%s"DMARC1"), the tag name is not: "V=DMARC1" is a record, "v=dmarc1" is not.
+_VERSION = re.compile(r"^[vV][ \t]*=[ \t]*DMARC1[ \t]*(;|$)")
+_LOOSE_VERSION = re.compile(r"^\s*v\s*=\s*dmarc1", re.IGNORECASE)
+_TAG_NAME = re.compile(r"^[A-Za-z]+$")
+_VALUE = re.compile(r"^[\x20-\x3a\x3c-\x7e]+$")  # printing characters but ";"
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s,!]+$")
+# Report-size suffixes ("!10m") are obsolete syntax receivers ignore; RFC 9989 keeps them legal.
+_SIZE = re.compile(r"![0-9]+[kmgtKMGT]?$")
+_MAILTO = re.compile(r"^mailto:[^@?]+@(?P<domain>[^?@]+)(\?.*)?$", re.IGNORECASE)
+_ALLOWED: Mapping[str, tuple[str, ...]] = {
+    "p": DMARC_POLICIES,
+    "sp": DMARC_POLICIES,
+    "np": DMARC_POLICIES,
+    "adkim": ("r", "s"),
+    "aspf": ("r", "s"),
+    "t": ("y", "n"),
+    "psd": ("y", "n", "u"),
+}
+_FO = re.compile(r"^[01ds](:[01ds])*$")
+
+
+@dataclass(frozen=True)
+class DmarcRecord:
+    text: str
+    tags: Mapping[str, str] = field(default_factory=dict)  # lower-case names, values as written
+    errors: tuple[str, ...] = ()
+    rua: tuple[str, ...] = ()  # valid URIs, report-size suffixes removed
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def value(self, tag: str) -> str:
+        """A tag's value in lower case when it is valid for the tag, else ""."""
+        raw = self.tags.get(tag, "").strip().lower()
+        allowed = _ALLOWED.get(tag)
+        return raw if allowed is None or raw in allowed else ""
+
+    @property
+    def policy_tags_valid(self) -> bool:
+        """A valid p, and sp/np valid where present."""
+        return bool(self.value("p")) and all(self.value(tag) for tag in ("sp", "np") if tag in self.tags)
+
+    @property
+    def policy(self) -> str:
+        """The p= receivers apply. RFC 9989 ("DMARC Policy Discovery"): a record without a valid p, or with an
+        invalid sp or np, is read as p=none when its rua holds a valid URI, and otherwise gives receivers nothing
+        to apply (""); that passage also covers a missing p, which the p tag's own text calls p=none."""
+        if self.policy_tags_valid:
+            return self.value("p")
+        return "none" if self.rua else ""
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.policy)
+
+    def subdomain_policy(self) -> str:
+        """What a record found at an ancestor applies to an existing subdomain: sp, else p."""
+        return (self.value("sp") or self.value("p")) if self.policy_tags_valid else self.policy
+
+
+def is_dmarc_record(txt: str) -> bool:
+    """A TXT value receivers treat as a DMARC record: `v=DMARC1` first, exactly, then `;` or the end."""
+    return bool(_VERSION.match(txt.strip()))
+
+
+def looks_like_dmarc(txt: str) -> bool:
+    """Also a mistyped version (`v=dmarc1`), which receivers ignore but which still must not get a sibling."""
+    return bool(_LOOSE_VERSION.match(txt))
+
+
+def parse_record(txt: str) -> DmarcRecord:
+    if not is_dmarc_record(txt):
+        return DmarcRecord(txt, errors=("it does not start with exactly v=DMARC1",))
+    tags: dict[str, str] = {}
+    errors: list[str] = []
+    for part in txt.strip().split(";")[1:]:
+        if not part.strip():
+            continue
+        name, equals, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not _TAG_NAME.match(name) or not _VALUE.match(value):
+            errors.append(f"{part.strip()!r} is not a tag=value pair")
+            continue
+        if name.lower() in tags:
+            errors.append(f"the tag {name.lower()} appears more than once")
+            continue
+        tags[name.lower()] = value
+    rua, rua_errors = _uris(tags.get("rua"), "rua")
+    _, ruf_errors = _uris(tags.get("ruf"), "ruf")  # checked for errors; failure reports are not ses-guard's concern
+    errors.extend(_value_errors(tags) + rua_errors + ruf_errors)
+    record = DmarcRecord(txt, tags, (), rua)
+    if not record.usable:
+        lack = "it has no valid p=" if not record.value("p") else "its sp= or np= is invalid"
+        errors.append(f"{lack} and no valid rua=, so receivers apply no DMARC at all")
+    return DmarcRecord(txt, tags, tuple(errors), rua)
+
+
+def report_destinations(record: DmarcRecord) -> list[str]:
+    """The domains of the record's mailto: aggregate-report addresses, normalised, first occurrence kept."""
+    domains = []
+    for uri in record.rua:
+        match = _MAILTO.match(uri)
+        if match:
+            domains.append(normalise(match.group("domain")))
+    return list(dict.fromkeys(domains))
+
+
+def report_auth_name(policy_domain: str, destination: str) -> str:
+    """RFC 9990: the destination publishes `v=DMARC1` here to accept reports about the policy domain."""
+    return f"{normalise(policy_domain)}._report._dmarc.{normalise(destination)}"
+
+
+def is_external(policy_domain: str, destination: str) -> bool:
+    """True when the destination lies in another organisational domain, so it must authorise the reports.
+
+    The organisational domain comes from the Public Suffix List here: RFC 9989 finds it by a DNS tree walk, which
+    would mean more queries per destination for an answer that agrees for every registrable domain.
+    """
+    return _organisational(normalise(policy_domain)) != _organisational(normalise(destination))
+
+
+@functools.cache
+def _public_suffix_list() -> Any:
+    # Built on first use, not at import: it reads the bundled list from disk.
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+def _organisational(domain: str) -> str:
+    found = _public_suffix_list().privatesuffix(domain)
+    return str(found) if found else domain
+
+
+def _value_errors(tags: Mapping[str, str]) -> list[str]:
+    errors = []
+    for tag, allowed in _ALLOWED.items():
+        if tag in tags and tags[tag].lower() not in allowed:
+            errors.append(f"{tag}={tags[tag]} is not one of {', '.join(allowed)}")
+    if "fo" in tags and not _FO.match(tags["fo"].lower().replace(" ", "")):
+        errors.append(f"fo={tags['fo']} is not a colon-separated list of 0, 1, d, s")
+    # pct, rf and ri are "historic" in RFC 9989 but still common (SES's own examples use pct): accepted, and
+    # only a pct that could never have been valid is reported.
+    if "pct" in tags and not (tags["pct"].isdigit() and int(tags["pct"]) <= 100):
+        errors.append(f"pct={tags['pct']} is not a whole number from 0 to 100")
+    return errors
+
+
+def _uris(raw: str | None, tag: str) -> tuple[tuple[str, ...], list[str]]:
+    if raw is None:
+        return (), []
+    uris, errors = [], []
+    for item in raw.split(","):
+        uri = _SIZE.sub("", item.strip())
+        if _URI.match(uri) and (not uri.lower().startswith("mailto:") or _MAILTO.match(uri)):
+            uris.append(uri)
+        else:
+            errors.append(f"{tag}: {item.strip()!r} is not a URI")
+    return tuple(uris), errors

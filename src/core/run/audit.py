@@ -1,0 +1,152 @@
+"""The audit: read SES per region, Route 53 once, live DNS per identity, then judge everything purely."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from core.checks.evaluate import check_failed, evaluate_domain
+from core.checks.identity import check_address, signing_domains
+from core.kernel.errors import AwsError
+from core.kernel.models import Code, Finding, Identity, Placement, RunError, Zone, ZoneView
+from core.kernel.names import ancestors, identity_name, within_zone
+from core.kernel.settings import Settings
+from core.rules.required import dmarc_name, new_mail_from_domain, required_records
+from core.rules.zones import apex_name_servers, pick_zone
+from core.run.deadline import TIME_BUDGET, Budgeted, Deadline
+from core.run.observe import observe_domain
+from core.run.ports import Lookup, Wiring
+
+
+@dataclass
+class AuditResult:
+    regions: list[str]
+    identities: list[Identity] = field(default_factory=list)
+    placement: Placement = field(default_factory=Placement)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[RunError] = field(default_factory=list)
+
+
+def resolve_regions(requested: Sequence[str], wiring: Wiring) -> list[str]:
+    return wiring.all_regions() if list(requested) == ["all"] else list(requested)
+
+
+def audit(
+    regions: Sequence[str],
+    settings: Settings,
+    wiring: Wiring,
+    deadline: Deadline,
+    only: Collection[str] | None = None,
+) -> AuditResult:
+    result = AuditResult(regions=resolve_regions(regions, wiring))
+    known = _read_identities(result, wiring, only)
+    wanted = None if only is None else {identity_name(name) for name in only}
+    result.identities = [
+        i for i in known if (wanted is None or i.name in wanted) and not _excluded(i.name, settings.exclude_identities)
+    ]
+    domains = [i for i in result.identities if i.is_domain]
+    route53_error = _read_views(result, domains, settings, wiring)
+    # Whether SES signs an address's mail depends on its domain identity, audited or not.
+    signers = {region: signing_domains(members) for region, members in _by_region(known).items()}
+    result.findings.extend(
+        f for i in result.identities if not i.is_domain for f in check_address(i, signers.get(i.region, ()))
+    )
+    result.findings.extend(
+        _check_domains(result, domains, wiring.dns(), deadline=deadline, settings=settings, route53_error=route53_error)
+    )
+    return result
+
+
+def _read_identities(result: AuditResult, wiring: Wiring, only: Collection[str] | None) -> list[Identity]:
+    """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it. With `only`,
+    the domains of its addresses (and their parents) are read too, since they decide the addresses' signing."""
+    names = None
+    if only is not None:
+        names = {identity_name(name) for name in only}
+        names |= {parent for name in names if "@" in name for parent in ancestors(name.rpartition("@")[2])}
+
+    def read(region: str) -> list[Identity]:
+        try:
+            return wiring.ses(region).read_identities(names)
+        except AwsError as err:
+            result.errors.append(RunError("region", region, str(err)))
+            return []
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(result.regions), 8))) as pool:
+        return [i for batch in pool.map(read, result.regions) for i in batch]
+
+
+def _excluded(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, identity_name(p)) for p in patterns)
+
+
+def _needed_names(identity: Identity, settings: Settings) -> set[str]:
+    names = {r.record.name for r in required_records(identity, settings.dmarc_policy, settings.dmarc_rua)}
+    if settings.configure_mail_from and not (identity.mail_from and identity.mail_from.domain):
+        names.add(new_mail_from_domain(identity, settings.mail_from_subdomain))
+    return names | {dmarc_name(identity.domain)}
+
+
+def _read_views(result: AuditResult, domains: list[Identity], settings: Settings, wiring: Wiring) -> str:
+    """Lists zones once and reads each touched zone once; returns the Route 53 error, if any."""
+    source = wiring.route53()
+    try:
+        zones = source.list_zones()
+    except AwsError as err:
+        result.errors.append(RunError("route53", "hosted zones", str(err)))
+        return str(err)
+    placement = result.placement
+    members: dict[Zone, list[Identity]] = defaultdict(list)
+    for identity in domains:
+        zone = placement.zone_of[identity.key] = pick_zone(identity.domain, zones)
+        if zone is not None:
+            members[zone].append(identity)
+    for zone, placed in members.items():
+        names = {zone.name} | within_zone({n for i in placed for n in _needed_names(i, settings)}, zone.name)
+        try:
+            records = source.record_sets(zone, names)
+        except AwsError as err:
+            result.errors.append(RunError("zone", zone.name, str(err)))
+            continue
+        placement.views[zone] = ZoneView(zone=zone, name_servers=apex_name_servers(zone, records), records=records)
+    return ""
+
+
+def _check_domains(
+    result: AuditResult,
+    domains: list[Identity],
+    dns: Lookup,
+    *,
+    deadline: Deadline,
+    settings: Settings,
+    route53_error: str,
+) -> list[Finding]:
+    dmarc = {"dmarc_policy": settings.dmarc_policy, "dmarc_rua": settings.dmarc_rua}
+    dns = Budgeted(dns, deadline)
+
+    def check(identity: Identity) -> list[Finding]:
+        if deadline.expired():
+            return [check_failed(identity, f"Not checked: {TIME_BUDGET} before this identity.")]
+        view = result.placement.view(identity.key)
+        if view is None:
+            reason = route53_error or "its Route 53 zone could not be read"
+            findings = evaluate_domain(identity, observe_domain(identity, dns, None), ZoneView(zone=None), **dmarc)
+            # Without Route 53 nothing is fixable and "no zone" would be a guess: say what failed instead.
+            return [
+                *(f for f in findings if f.code is not Code.ZONE_NOT_FOUND),
+                check_failed(identity, f"Route 53 could not be read ({reason}); nothing can be fixed this run."),
+            ]
+        return evaluate_domain(identity, observe_domain(identity, dns, view.zone), view, **dmarc)
+
+    with ThreadPoolExecutor(max_workers=settings.dns_concurrency) as pool:
+        return [f for findings in pool.map(check, domains) for f in findings]
+
+
+def _by_region(identities: list[Identity]) -> dict[str, list[Identity]]:
+    grouped: dict[str, list[Identity]] = defaultdict(list)
+    for identity in identities:
+        grouped[identity.region].append(identity)
+    return grouped
