@@ -10,6 +10,7 @@ parser reads them as octal) and served through dnslib's wire encoder, so client 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import re
 import socket
@@ -18,12 +19,13 @@ import struct
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
 import dns.rdtypes.ANY.TXT
 from dnslib import EDNS0, QTYPE, RCODE, RD, RR, DNSError, DNSHeader, DNSRecord
 from dnslib.dns import RDMAP
@@ -89,11 +91,14 @@ def _parse_value(rdtype: int, value: str) -> dns.rdata.Rdata:
         raw = value.encode()
         chunks = [raw[i : i + 255] for i in range(0, len(raw), 255)] or [b""]
         return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.RdataType(rdtype), chunks)
-    return dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, origin=dns.name.root, relativize=False)
+    return dns.rdata.from_text(
+        dns.rdataclass.IN, dns.rdatatype.RdataType(rdtype), value, origin=dns.name.root, relativize=False
+    )
 
 
 def _to_dnslib(rdata: dns.rdata.Rdata) -> RD:
     wire = rdata.to_wire()
+    assert wire is not None  # given no file, to_wire returns the bytes
     rd_class = RDMAP.get(dns.rdatatype.to_text(rdata.rdtype), RD)
     if rd_class is RD:
         return RD(wire)
@@ -138,12 +143,12 @@ class LocalDns:
                 udp.server_close()
                 continue
             self._port = port
+            udp.local_dns = tcp.local_dns = self  # how _Handler finds its server's data
             self._servers = [udp, tcp]
             break
         else:
             raise OSError(f"no port free for both UDP and TCP on {self.host}")
         for server in self._servers:
-            server.local_dns = self
             # A short poll interval keeps stop() fast; the default waits up to half a second per server.
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
             thread.start()
@@ -296,7 +301,7 @@ class LocalDns:
     def respond(self, request: DNSRecord, transport: str) -> DNSRecord | None:
         """The full reply to `request`, or None to stay silent."""
         qname = name_key(dns.name.Name((*request.q.qname.label, b"")))
-        qtype = int(request.q.qtype)
+        qtype = dns.rdatatype.RdataType.make(int(request.q.qtype))
         with self._lock:
             self._log.append(QueryLogEntry(qname, dns.rdatatype.to_text(qtype), transport))
             self._in_flight += 1
@@ -339,7 +344,7 @@ class LocalDns:
                         break
                     seen.add(name)
                     self._add_answers(reply, name, dns.rdatatype.CNAME, cname)
-                    name = name_key(cname[0].rdata.target)
+                    name = name_key(cast(dns.rdtypes.ANY.CNAME.CNAME, cname[0].rdata).target)
                     continue
                 for rtype, rrs in node.items():
                     if qtype in (rtype, dns.rdatatype.ANY):
@@ -369,7 +374,7 @@ class LocalDns:
                 return self._data.get(wildcard)
         return None
 
-    def _existing_names(self) -> set[str]:
+    def _existing_names(self) -> builtins.set[str]:  # `set` in this class is LocalDns.set
         if self._existing is None:
             names: set[str] = set()
             for key in self._data:
@@ -379,7 +384,7 @@ class LocalDns:
         return self._existing
 
 
-class _Handler(DNSHandler):
+class _Handler(DNSHandler):  # type: ignore[misc]  # dnslib has no type information
     """Like dnslib's handler, but can stay silent, and truncates oversized UDP answers keeping the question
     (dnslib's `truncate()` drops it, and dnspython then ignores the reply as not matching its query)."""
 

@@ -143,10 +143,22 @@ def _operation(environ: Environ, body: bytes, service: str) -> tuple[str, str]:
             return service, form["Action"][0]
     api = _REST_APIS.get(service, service)
     method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+    if service == "s3":
+        return api, _s3_object_operation(environ, method, path)
     for route_method, pattern, name in _rest_routes(api) if api in _REST_APIS.values() else []:
         if route_method == method and pattern.match(path):
             return api, name
     return api, f"{method} {path}"
+
+
+def _s3_object_operation(environ: Environ, method: str, path: str) -> str:
+    """S3 serves dozens of operations per path, told apart by subresources and headers: name the plain object
+    calls (path-style `/<bucket>/<key>`, no subresource, not a copy), the rest by method and path."""
+    plain = {"PUT": "PutObject", "GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
+    is_object = "/" in path.strip("/")
+    if is_object and not environ.get("QUERY_STRING") and "HTTP_X_AMZ_COPY_SOURCE" not in environ and method in plain:
+        return plain[method]
+    return f"{method} {path}"
 
 
 def _error_response(api: str, fault: Fault, start_response: StartResponse) -> list[bytes]:

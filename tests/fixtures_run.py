@@ -24,7 +24,8 @@ def run(aws: Any, dns_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
     def invoke(event: Any = None, context: LambdaContext | None = None) -> dict[str, Any]:
         audit.load_settings.cache_clear()
-        return audit.handler({} if event is None else event, context or LambdaContext())
+        summary: dict[str, Any] = audit.handler({} if event is None else event, context or LambdaContext())
+        return summary  # Powertools' decorators leave the handler's return type Any
 
     yield invoke
     audit.load_settings.cache_clear()

@@ -100,6 +100,8 @@ def _ref(name: str, parameters: dict[str, Any]) -> Any:
 
 
 def _arn(logical_id: str) -> str:
+    if "Bucket" in logical_id:  # `ReportBucket` and `ReportBucket.Arn` alike: policies name buckets by ARN
+        return f"arn:aws:s3:::ses-guard-{logical_id.partition('.')[0].lower()}"
     if "Topic" in logical_id:
         return f"arn:aws:sns:{REGION}:{ACCOUNT}:{logical_id}"
     if "Queue" in logical_id:

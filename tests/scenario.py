@@ -62,7 +62,7 @@ class World:
         if private:
             args["VPC"] = {"VPCRegion": EU, "VPCId": "vpc-12345678"}
             args["HostedZoneConfig"] = {"PrivateZone": True, "Comment": "internal view"}
-        zone_id = client.create_hosted_zone(**args)["HostedZone"]["Id"].rsplit("/", 1)[-1]
+        zone_id = str(client.create_hosted_zone(**args)["HostedZone"]["Id"]).rsplit("/", 1)[-1]
         (self.private if private else self.zones)[name] = zone_id
         return zone_id
 
@@ -186,5 +186,11 @@ def build(aws: LocalAws, dns: LocalDns) -> World:
 def codes_by_identity(summary: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     found: dict[tuple[str, str], set[str]] = defaultdict(set)
     for finding in summary["findings"]:
-        found[(finding["identity"], finding["region"])].add(finding["code"])
+        for affected in finding["identities"]:
+            found[(affected["identity"], affected["region"])].add(finding["code"])
     return dict(found)
+
+
+def affected(findings: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(identity, code) for every identity each finding affects."""
+    return {(i["identity"], f["code"]) for f in findings for i in f["identities"]}

@@ -1,4 +1,4 @@
-"""`make demo`: the real handler against an embedded local AWS (moto) and DNS server, no credentials needed."""
+"""`make demo`: the real CLI and run against an embedded local AWS (moto) and DNS server, no credentials needed."""
 
 from __future__ import annotations
 
@@ -6,13 +6,22 @@ import contextlib
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from tests import fidelity, scenario
 from tests.dnsserver import LocalDns
 from tests.fixtures_aws import LocalAws, serve_local_aws
-from tests.lambda_context import LambdaContext
+
+from core.adapters.wiring import AwsWiring
+from core.kernel.events import RunRequest
+from core.kernel.models import RunSummary
+from core.kernel.settings import Settings
+from core.report.table import change_text
+from core.run.deadline import Deadline
+from core.run.service import execute
+from handlers import cli
 
 
 @contextlib.contextmanager
@@ -36,37 +45,39 @@ def local_world() -> Iterator[tuple[LocalAws, LocalDns]]:
         patch.setenv("DNS_NAMESERVERS", dns.nameserver)
         patch.setenv("DNS_TIMEOUT", "2")
         patch.setenv("SES_MAX_RPS", "50")
-        patch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-        patch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
         fidelity.install(patch)
         yield aws, dns
 
 
 def main() -> int:
     with local_world() as (aws, dns):
-        # Imported here: Powertools reads its log level and metrics switch when the handler module loads.
-        from core.report.table import format_table
-        from handlers import audit
-
         world = scenario.build(aws, dns)
         banner(
-            f"1. Audit (dry run): {len(scenario.EXPECTED)} SES identities in {scenario.EU} and {scenario.US}, "
+            f"1. ses-guard audit: {len(scenario.EXPECTED)} SES identities in {scenario.EU} and {scenario.US}, "
             "Route 53 zones example.com (public and private) and example.net, live DNS on loopback"
         )
-        print(format_table(audit.handler({"dry_run": True}, LambdaContext())))
+        cli.main(["audit", "--dry-run"])
         banner("2. The same run, applied: ses-guard creates what it safely can")
-        applied = audit.handler({"dry_run": False}, LambdaContext())
-        for change in applied["changes"]:
-            print(f"  {change['action']:<6} {change['name']} {change['type']} {' '.join(change['values'])}")
+        applied = run(dry_run=False)
+        for change in applied.changes:
+            print(f"  {change_text(change)}")
         banner("3. Resolvers catch up with Route 53; the audit runs again")
         world.sync("example.com")
-        again = audit.handler({"dry_run": True}, LambdaContext())
-        fixable = [f for f in again["findings"] if f["fixable"]]
-        print(f"{len(again['changes'])} changes planned, {len(fixable)} fixable findings left.")
+        again = run(dry_run=True)
+        fixable = [f for f in again.findings if f.fixable]
+        print(f"{len(again.changes)} changes planned, {len(fixable)} fixable findings left.")
         print("What remains needs a person (SES itself re-checks pending identities within 72 hours):")
-        for finding in again["findings"]:
-            print(f"  {finding['severity']:<6} {finding['code']:<27} {finding['identity']} ({finding['region']})")
+        for finding in again.findings:
+            where = finding.subject or f"{finding.identity} ({finding.region})"
+            print(f"  {finding.severity.value:<6} {finding.code.value:<27} {where}")
     return 0
+
+
+def run(*, dry_run: bool) -> RunSummary:
+    """One run as the CLI makes it, with the settings the environment gives."""
+    settings = Settings.from_env(os.environ)
+    request = RunRequest(dry_run=dry_run)
+    return execute(request, settings, AwsWiring(settings), Deadline.unlimited(), run_id=str(uuid.uuid4()))
 
 
 def banner(text: str) -> None:

@@ -12,8 +12,6 @@ from core.kernel.settings import Nameserver, parse_nameservers
 from tests.dnsserver import LocalDns
 from tests.fixtures_dns import DNS_TEST_TIMEOUT
 
-pytestmark = pytest.mark.integration
-
 DKIM_KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "q" * 340 + "IDAQAB"
 
 

@@ -11,8 +11,6 @@ from tests import scenario
 from tests.fidelity import seed_identity
 from tests.scenario import EU, SPF_SES, quoted
 
-pytestmark = pytest.mark.integration
-
 
 def expected_changes(world: scenario.World) -> set[tuple[str, str, str, str]]:
     """(zone, action, name, type) the scenario's fixable findings call for; nothing at legacy.example.org."""
@@ -55,7 +53,7 @@ def test_given_missing_records_when_run_live_then_exactly_those_are_created_and_
     assert shop_mx == (1800, (f"10 feedback-smtp.{EU}.amazonses.com",))
     assert after["example.com"][("bounce.shop.example.com.", "TXT")] == (1800, (f'"{SPF_SES}"',))
     assert after["example.net"][("_dmarc.conflict.example.net.", "TXT")] == (1800, ('"v=DMARC1; p=none"',))
-    fixed = {(f["identity"], f["code"]) for f in summary["findings"] if f["fixed"]}
+    fixed = scenario.affected([f for f in summary["findings"] if f["fixed"]])
     assert fixed == {
         ("example.com", "DKIM_RECORD_MISSING"),
         ("pending.example.com", "DKIM_RECORD_MISSING"),
@@ -79,7 +77,7 @@ def test_given_an_applied_run_when_dns_catches_up_then_a_second_run_finds_nothin
     assert [f for f in second["findings"] if f["fixable"]] == []
     # example.net's zone took the record, but the world still asks the old provider
     assert "DNS_NOT_PROPAGATED" in scenario.codes_by_identity(second)[("conflict.example.net", EU)]
-    missing = {(f["identity"], f["code"]) for f in second["findings"] if f["code"].endswith("_MISSING")}
+    missing = scenario.affected([f for f in second["findings"] if f["code"].endswith("_MISSING")])
     assert missing == {
         ("legacy.example.org", "DKIM_RECORD_MISSING"),  # no zone of ours: the owner must add these by hand
         ("legacy.example.org", "DMARC_MISSING"),
@@ -214,7 +212,7 @@ def test_given_a_zone_that_keeps_changing_when_run_then_it_re_reads_once_and_rep
 
     assert aws.calls.count(operation="ChangeResourceRecordSets") == 4  # two zones, two attempts each
     failed = [f for f in summary["findings"] if "Route 53 did not take" in f["message"]]
-    assert {f["identity"] for f in failed} == {
+    assert {identity for identity, _ in scenario.affected(failed)} == {
         "example.com",
         "pending.example.com",
         "shop.example.com",

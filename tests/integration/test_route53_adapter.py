@@ -14,8 +14,6 @@ from core.kernel.models import RecordSet, Zone
 from core.rules.zones import apex_name_servers, pick_zone
 from tests.fixtures_aws import REGION, LocalAws
 
-pytestmark = pytest.mark.integration
-
 SPLIT_DKIM_KEY = '"v=DKIM1; k=rsa; p=' + "A" * 240 + '" "' + "B" * 150 + '"'
 
 

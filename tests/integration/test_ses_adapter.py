@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 
 import pytest
 
@@ -11,30 +10,11 @@ from core.adapters.aws import Clients, boto_config, ses_regions
 from core.adapters.ses import Pacer, SesRegion
 from core.kernel.errors import AwsError
 from core.kernel.models import DkimState, MailFromState
+from tests.fake_clock import FakeClock
 from tests.fidelity import seed_identity
 from tests.fixtures_aws import REGION, LocalAws
 
-pytestmark = pytest.mark.integration
-
 BUDGET = 0.035  # SES calls per identity at 1,000+ identities
-
-
-class FakeClock:
-    """Time that only moves when the pacer sleeps, so tests count sleeps instead of measuring them."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
 
 
 def reader(aws: LocalAws, *, max_rps: float = 1.0, max_attempts: int = 10) -> tuple[SesRegion, FakeClock]:
@@ -226,43 +206,6 @@ def test_given_one_throttled_answer_when_reading_then_botocore_retries_and_the_r
 
     assert [identity.name for identity in identities] == ["example.com"]
     assert aws.calls.count(operation="ListEmailIdentities") == 2
-
-
-def test_given_concurrent_callers_when_pacing_then_no_two_calls_share_a_slot() -> None:
-    # A clock that stands still: each caller's sleep is then exactly the offset of the slot it reserved.
-    sleeps: list[float] = []
-    lock = threading.Lock()
-
-    def record(seconds: float) -> None:
-        with lock:
-            sleeps.append(seconds)
-
-    pacer = Pacer(2.0, clock=lambda: 0.0, sleep=record)
-
-    def caller() -> None:
-        for _ in range(5):
-            pacer.wait()
-
-    threads = [threading.Thread(target=caller) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    # 40 calls at 2/s: the first goes at once, the other 39 at distinct half-second slots.
-    assert sorted(sleeps) == [0.5 * slot for slot in range(1, 40)]
-
-
-def test_given_time_already_passed_when_pacing_then_the_pacer_does_not_sleep() -> None:
-    clock = FakeClock()
-    pacer = Pacer(1.0, clock=clock, sleep=clock.sleep)
-
-    pacer.wait()
-    clock.now += 5
-    pacer.wait()
-    pacer.wait()
-
-    assert clock.sleeps == [1.0]
 
 
 def test_given_botocore_endpoint_data_when_listing_ses_regions_then_known_regions_are_offered(aws: LocalAws) -> None:

@@ -8,8 +8,6 @@ from tests import scenario
 from tests.fidelity import seed_identity
 from tests.scenario import EU, KEY_1024, SPF_SES, quoted
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 def world(aws, dns_server, monkeypatch):
@@ -43,7 +41,7 @@ def test_given_configure_mail_from_when_run_live_then_ses_gets_the_domain_and_ro
     assert [(c["name"], c["values"], c["applied"]) for c in ses] == [
         ("news.example.com", ["mail.news.example.com"], True)
     ]
-    [finding] = [f for f in summary["findings"] if f["identity"] == "news.example.com"]
+    [finding] = [f for f in summary["findings"] if f["subject"] == "news.example.com"]
     assert (finding["code"], finding["fixed"]) == ("MAIL_FROM_NOT_CONFIGURED", True)
 
 
@@ -52,7 +50,7 @@ def test_given_a_mail_from_name_in_use_elsewhere_when_run_then_ses_is_not_change
 
     assert "MailFromDomain" not in mail_from(aws, "used.example.com")
     assert not [c for c in summary["changes"] if c["name"] in ("used.example.com", "mail.used.example.com")]
-    [finding] = [f for f in summary["findings"] if f["identity"] == "used.example.com"]
+    [finding] = [f for f in summary["findings"] if f["subject"] == "used.example.com"]
     assert "mail.used.example.com is already in use" in finding["message"]
     assert finding["fixed"] is False
 
@@ -100,11 +98,11 @@ def test_given_upgrade_dkim_keys_when_a_key_is_1024_bit_then_ses_is_asked_for_20
     assert (copy["SigningAttributesOrigin"], tuple(copy["Tokens"])) == ("AWS_SES_US_EAST_1", copied)
     upgrades = [(c["name"], c["applied"]) for c in summary["changes"] if c["action"] == "SES_DKIM_2048"]
     assert upgrades == [("old.example.com", True)]
-    weak_finding = next(f for f in summary["findings"] if f["code"] == "DKIM_KEY_WEAK" and "old." in f["identity"])
+    weak_finding = next(f for f in summary["findings"] if f["code"] == "DKIM_KEY_WEAK" and "old." in f["subject"])
     assert "SES was asked for 2048-bit keys" in weak_finding["message"]
     # The key stays 1024-bit until SES rotates it; the request is not repeated meanwhile.
     assert [c for c in second["changes"] if c["action"] == "SES_DKIM_2048"] == []
-    pending = next(f for f in second["findings"] if f["code"] == "DKIM_KEY_WEAK" and "old." in f["identity"])
+    pending = next(f for f in second["findings"] if f["code"] == "DKIM_KEY_WEAK" and "old." in f["subject"])
     assert "SES moves to 2048-bit keys at its next rotation" in pending["message"]
 
 
@@ -123,7 +121,7 @@ def test_given_one_domain_in_two_regions_when_mail_from_would_be_configured_then
     messages = [
         f["message"]
         for f in summary["findings"]
-        if f["identity"] == "news.example.com" and f["code"] == "MAIL_FROM_NOT_CONFIGURED"
+        if f["subject"] == "news.example.com" and f["code"] == "MAIL_FROM_NOT_CONFIGURED"
     ]
     assert len(messages) == 2
     assert all("in another region too" in m for m in messages)

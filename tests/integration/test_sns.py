@@ -9,21 +9,18 @@ import pytest
 
 from core.adapters.sns import SnsPublisher
 from core.kernel.errors import AwsError
-from core.kernel.models import Code, Finding, Record, RunSummary, Severity
-from core.report.notify import SNS_MAX_BYTES, render
+from core.kernel.models import Code, Finding, IdentityKey, Record, RunSummary, Severity
+from core.report.notify import MAX_PUBLISHES, SNS_MAX_BYTES, render
 from tests.fixtures_aws import received, subscribed_queue
-
-pytestmark = pytest.mark.integration
 
 IDN_TEXT = "bücher.例え.テスト: DKIM レコードがありません; MAIL FROM ドメインを確認してください. " * 6
 
 
 def multibyte_run(identities: int) -> RunSummary:
     findings = [
-        Finding(
+        Finding.about(
+            IdentityKey("eu-west-1", f"xn--bcher-kva{i:04d}.example"),
             code,
-            f"xn--bcher-kva{i:04d}.example",
-            "eu-west-1",
             f"{code.value}: {IDN_TEXT}",
             fixable=True,
             records=(Record(f"_dmarc.xn--bcher-kva{i:04d}.example", "TXT", ("v=DMARC1; p=none",)),),
@@ -56,6 +53,25 @@ def test_given_a_run_over_256_kb_only_in_bytes_when_published_then_notify_split_
     assert sorted(p["part"] for p in parts) == list(range(1, len(notifications) + 1))
     delivered = sorted(json.dumps(f, sort_keys=True) for p in parts for f in p["findings"])
     assert delivered == sorted(json.dumps(f.to_dict(), sort_keys=True) for f in run.findings)
+
+
+def test_given_a_run_too_big_for_3_publishes_when_published_then_3_arrive_and_count_what_was_left_out(aws: Any) -> None:
+    run = multibyte_run(identities=400)
+    run.report = "s3://ses-guard-reports/runs/run-sns.json"
+    topic_arn = aws.client("sns").create_topic(Name="findings")["TopicArn"]
+    queue_url = subscribed_queue(aws, topic_arn)
+    notifications = render(run, min_severity=Severity.LOW, always=False)
+
+    SnsPublisher(aws.client("sns"), topic_arn).publish(notifications)
+
+    assert aws.calls.count(service="sns", operation="Publish") == MAX_PUBLISHES
+    assert all(n.size <= SNS_MAX_BYTES for n in notifications)
+    parts = sorted((json.loads(body) for body in received(aws, queue_url, MAX_PUBLISHES)), key=lambda p: p["part"])
+    assert [p["part"] for p in parts] == [1, 2, 3]
+    listed = [f["id"] for p in parts for f in p["findings"]]
+    assert len(set(listed)) == len(listed)
+    assert all(p["truncated"] and p["left_out"]["findings"] == len(run.findings) - len(listed) > 0 for p in parts)
+    assert all(p["report"] == run.report for p in parts)
 
 
 def test_given_a_missing_topic_when_publishing_then_the_error_is_an_aws_error_naming_the_call(aws: Any) -> None:

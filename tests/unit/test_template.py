@@ -85,11 +85,13 @@ def test_given_the_function_then_every_setting_comes_from_a_parameter(
         for name, value in function["Environment"]["Variables"].items()
         if isinstance(value, dict) and "Ref" in value
     }
-    settings = set(function["Environment"]["Variables"]) - POWERTOOLS - {"FINDINGS_TOPIC_ARN"}
+    resources = {"FINDINGS_TOPIC_ARN", "REPORT_BUCKET"}  # the stack's own, not choices made at deployment
+    settings = set(function["Environment"]["Variables"]) - POWERTOOLS - resources
 
     assert settings <= set(refs)
     assert {refs[name] for name in settings} <= set(template["Parameters"])
     assert refs["FINDINGS_TOPIC_ARN"] == "FindingsTopic"
+    assert refs["REPORT_BUCKET"] == "ReportBucket"
 
 
 def test_given_the_function_then_it_runs_python_3_13_on_arm64_alone_for_up_to_15_minutes(
@@ -232,9 +234,77 @@ def test_given_the_encrypted_topic_then_alarms_can_publish_to_it(template: dict[
         assert resources[alarm]["Properties"]["AlarmActions"] == [{"Ref": "FindingsTopic"}]
 
 
-def test_given_the_outputs_then_they_name_the_function_the_topic_and_the_schedule(template: dict[str, Any]) -> None:
+def test_given_the_outputs_then_they_name_the_function_the_topic_the_schedule_and_the_bucket(
+    template: dict[str, Any],
+) -> None:
     outputs = {name: output["Value"] for name, output in template["Outputs"].items()}
 
     assert outputs["AuditFunctionName"] == {"Ref": "AuditFunction"}
     assert outputs["FindingsTopicArn"] == {"Ref": "FindingsTopic"}
     assert outputs["ScheduleName"] == {"Ref": "AuditFunctionSchedule"}  # SAM names it <function><event>
+    assert outputs["ReportBucketName"] == {"Ref": "ReportBucket"}
+
+
+def test_given_the_report_bucket_then_it_is_private_encrypted_owner_enforced_and_kept_on_stack_deletion(
+    template: dict[str, Any],
+) -> None:
+    bucket = template["Resources"]["ReportBucket"]
+    props = bucket["Properties"]
+
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert "BucketName" not in props  # names are global: CloudFormation picks one that cannot collide
+    [encryption] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_given_the_report_bucket_then_reports_expire_after_the_retention_parameter(template: dict[str, Any]) -> None:
+    rules = template["Resources"]["ReportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    parameter = template["Parameters"]["ReportRetentionDays"]
+
+    expiring = [r for r in rules if r["Status"] == "Enabled" and "ExpirationInDays" in r]
+    assert [(r["Prefix"], r["ExpirationInDays"]) for r in expiring] == [("reports/", {"Ref": "ReportRetentionDays"})]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 90, 1)
+
+
+def test_given_the_report_bucket_then_its_policy_refuses_every_request_without_tls(template: dict[str, Any]) -> None:
+    policy = template["Resources"]["ReportBucketPolicy"]["Properties"]
+
+    assert policy["Bucket"] == {"Ref": "ReportBucket"}
+    assert statements(policy["PolicyDocument"]) == [
+        {
+            "Sid": "TlsOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [{"Fn::GetAtt": ["ReportBucket", "Arn"]}, {"Fn::Sub": "${ReportBucket.Arn}/*"}],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+
+def test_given_the_report_store_then_the_function_may_only_put_objects_under_reports(template: dict[str, Any]) -> None:
+    grants = [
+        (where, s)
+        for where, s in identity_statements(template)
+        if s["Effect"] == "Allow" and any(a.startswith("s3:") for a in actions(s))
+    ]
+
+    assert grants == [
+        (
+            "AuditFunction.Policies[0]",
+            {
+                "Sid": "StoreReports",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": {"Fn::Sub": "${ReportBucket.Arn}/reports/*"},
+            },
+        )
+    ]

@@ -15,6 +15,7 @@ from core.kernel.errors import AwsError
 
 if TYPE_CHECKING:
     from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
@@ -57,6 +58,7 @@ class Clients:
     ses: SESClient
     route53: Route53Client
     sns: SNSClient
+    s3: S3Client
 
     @classmethod
     def for_region(cls, session: boto3.session.Session, region: str, config: Config | None = None) -> Clients:
@@ -67,6 +69,7 @@ class Clients:
             ses=session.client("ses", region_name=region, config=config),
             route53=session.client("route53", region_name=region, config=config),
             sns=session.client("sns", region_name=region, config=config),
+            s3=session.client("s3", region_name=region, config=config),
         )
 
 

@@ -8,11 +8,13 @@ import boto3
 
 from core.adapters.aws import Clients, boto_config, ses_regions
 from core.adapters.dns import DnsClient, make_resolver
+from core.adapters.reports import S3Reports
 from core.adapters.route53 import Route53Zones
 from core.adapters.ses import Pacer, SesRegion
 from core.adapters.sns import SnsPublisher
 from core.kernel.models import RunSummary
 from core.kernel.settings import Settings
+from core.report.html import render_html
 from core.report.notify import render
 
 
@@ -61,6 +63,11 @@ class AwsWiring:
 
     def all_regions(self) -> list[str]:
         return ses_regions(self._session)
+
+    def reports(self) -> S3Reports | None:
+        if not self._settings.report_bucket:
+            return None
+        return S3Reports(self.clients(self.home_region()).s3, self._settings.report_bucket, html=render_html)
 
 
 class SnsNotifier:

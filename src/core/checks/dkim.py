@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.checks.findings import Findings
 from core.kernel.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
 from core.kernel.names import normalise
@@ -51,7 +53,7 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
             found.add(
                 Code.DKIM_RECORD_CONFLICT,
                 f"{token.name} is a CNAME to {actual}, not to {expected}, so SES cannot verify or sign with it.",
-                (Record(token.name, "CNAME", (actual,)),),
+                (Record(token.name, "CNAME", (actual,), "found"), Record(token.name, "CNAME", (expected,))),
             )
         else:
             _check_key(found, token)
@@ -61,7 +63,7 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
         found.add(
             Code.DKIM_RECORD_CONFLICT,
             f"{token.name} holds TXT data instead of the CNAME to {expected} that SES needs.",
-            (Record(token.name, "TXT", token.txt.values),),
+            (Record(token.name, "TXT", token.txt.values, "found"), Record(token.name, "CNAME", (expected,))),
         )
         return False
     wanted = Record(token.name, "CNAME", (expected,))
@@ -69,7 +71,7 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the CNAME {token.name} -> {expected}, but live DNS does not show it yet.",
-            (wanted,),
+            (replace(wanted, role="found"),),
         )
         return False
     return True
@@ -93,7 +95,7 @@ def _check_key(found: Findings, token: DkimObservation) -> None:
             Code.DKIM_KEY_WEAK,
             f"The DKIM key behind {token.name} is {min(bits)}-bit RSA; {STRONG_KEY_BITS}-bit is the current norm. "
             "Ask SES for 2048-bit keys (NextSigningKeyLength RSA_2048_BIT).",
-            (Record(txt.cname or target, "TXT", txt.values),),
+            (Record(txt.cname or target, "TXT", txt.values, "found"),),
         )
 
 

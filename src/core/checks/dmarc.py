@@ -118,8 +118,9 @@ def check_dmarc(
         found.add(
             Code.CHECK_FAILED,
             f"Could not read {walk.failed.name} ({walk.failed.error or 'the query failed'}), so the DMARC policy "
-            f"that applies to {walk.domain} is unknown.",
-            (Record(walk.failed.name, "TXT", ()),),
+            "that applies below it is unknown.",
+            (Record(walk.failed.name, "TXT", (), "found"),),
+            subject=walk.failed.name,
         )
     for answer in walk.duplicates:
         values = tuple(v for v in answer.values if is_dmarc_record(v))
@@ -127,14 +128,16 @@ def check_dmarc(
             Code.DMARC_INVALID,
             f"{answer.name} holds {len(values)} DMARC records; receivers ignore "
             f"{'both' if len(values) == 2 else 'all of them'}.",
-            (Record(answer.name, "TXT", values),),
+            (Record(answer.name, "TXT", values, "found"),),
+            subject=answer.name,
         )
     for name, value in walk.ignored:
         found.add(
             Code.DMARC_INVALID,
             f"{name} holds {value!r}, which receivers ignore: a DMARC record must start with exactly v=DMARC1 "
             "(the version is case-sensitive).",
-            (Record(name, "TXT", (value,)),),
+            (Record(name, "TXT", (value,), "found"),),
+            subject=name,
         )
     own = dmarc_name(identity.domain)
     pending = tuple(v for v in values_at(view, own, "TXT") if is_dmarc_record(v))
@@ -142,7 +145,8 @@ def check_dmarc(
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds a DMARC record at {own}, but live DNS does not show it yet.",
-            (Record(own, "TXT", pending),),
+            (Record(own, "TXT", pending, "found"),),
+            subject=own,
         )
     if walk.record is not None:
         _check_record(found, identity, obs, walk, walk.record)
@@ -162,32 +166,31 @@ def _missing(found: Findings, identity: Identity, view: ZoneView, last: str, req
         where = f"neither {required.name} nor any parent up to {last} holds a DMARC record"
     else:
         where = f"{required.name} holds no DMARC record"
-    found.missing(Code.DMARC_MISSING, f"No DMARC policy applies to {identity.domain}: {where}.", required, view)
+    message = f"No DMARC policy applies to {identity.domain}: {where}."
+    found.missing(Code.DMARC_MISSING, message, required, view, subject=required.name)
 
 
 def _check_record(
     found: Findings, identity: Identity, obs: DomainObservation, walk: Discovery, record: DmarcRecord
 ) -> None:
+    # The record is the root cause, whichever identities it applies to: one finding, about the record.
     name = dmarc_name(walk.policy_domain)
-    here = Record(name, "TXT", (record.text,))
-    heir = (
-        f"{walk.domain} has no usable DMARC record of its own and inherits the one at {name}. "
-        if walk.inherited
-        else ""
-    )
+    here = Record(name, "TXT", (record.text,), "found")
     if record.errors:
         problems = "; ".join(record.errors)
-        found.add(Code.DMARC_INVALID, f"{heir}The DMARC record at {name} is invalid: {problems}.", (here,))
+        found.add(Code.DMARC_INVALID, f"The DMARC record at {name} is invalid: {problems}.", (here,), subject=name)
     if not record.usable:
         return
     none_reason = _none_reason(walk, record)
     if none_reason:
-        found.add(Code.DMARC_POLICY_NONE, f"{heir}{none_reason} Receivers take no action on failing mail.", (here,))
+        message = f"{none_reason} Receivers take no action on failing mail."
+        found.add(Code.DMARC_POLICY_NONE, message, (here,), subject=name)
     if not record.rua:
         found.add(
             Code.DMARC_NO_REPORTING,
-            f"{heir}The DMARC record at {name} has no rua= tag, so receivers send no aggregate reports.",
+            f"The DMARC record at {name} has no rua= tag, so receivers send no aggregate reports.",
             (here,),
+            subject=name,
         )
     _report_auth(found, obs, walk, record)
     domain = normalise(identity.domain)
@@ -195,10 +198,10 @@ def _check_record(
     if record.value("aspf") == "s" and mail_from != domain and is_subdomain(mail_from, domain):
         found.add(
             Code.DMARC_STRICT_SPF_ALIGNMENT,
-            f"{heir}The DMARC record at {name} sets aspf=s, but SES sends {domain}'s mail with the MAIL FROM "
-            f"domain {mail_from}: strict alignment needs the two to be identical, so SPF can never align. "
-            "Use aspf=r (the default).",
+            f"The DMARC record at {name} sets aspf=s, but SES sends with a custom MAIL FROM subdomain: strict "
+            "alignment needs it to equal the From domain, so SPF can never align. Use aspf=r (the default).",
             (here,),
+            subject=name,
         )
 
 
@@ -216,7 +219,8 @@ def _none_reason(walk: Discovery, record: DmarcRecord) -> str:
         return (
             f"The DMARC record at {name} has an invalid sp= or np=; because it has a rua=, receivers read it as p=none."
         )
-    return f"The DMARC record at {name} applies {tag}=none to {walk.domain}."
+    below = " to the subdomains below it" if tag == "sp" else ""
+    return f"The DMARC record at {name} applies {tag}=none{below}."
 
 
 def _report_auth(found: Findings, obs: DomainObservation, walk: Discovery, record: DmarcRecord) -> None:
@@ -233,12 +237,19 @@ def _report_auth(found: Findings, obs: DomainObservation, walk: Discovery, recor
                 Code.CHECK_FAILED,
                 f"Could not read {name} ({answer.error or 'the query failed'}), so it is unknown whether "
                 f"{destination} accepts DMARC reports for {walk.policy_domain}.",
-                (Record(name, "TXT", ()),),
+                (Record(name, "TXT", (), "found"),),
+                subject=name,
             )
         elif not any(is_dmarc_record(value) for value in answer.values):
             found.add(
                 Code.DMARC_REPORT_AUTH_MISSING,
                 f"The rua= of {dmarc_name(walk.policy_domain)} sends aggregate reports to {destination}, which has "
                 f"not agreed to take them: {name} holds no v=DMARC1 record, so receivers drop those reports.",
-                (Record(name, "TXT", ("v=DMARC1",)),),
+                (*_held(name, answer), Record(name, "TXT", ("v=DMARC1",))),
+                subject=name,
             )
+
+
+def _held(name: str, answer: Answer) -> tuple[Record, ...]:
+    """What the name holds now, when it holds anything."""
+    return (Record(name, "TXT", answer.values, "found"),) if answer.values else ()

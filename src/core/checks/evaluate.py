@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from core.checks.dkim import check_dkim
 from core.checks.dmarc import check_dmarc
 from core.checks.mailfrom import check_mail_from
 from core.checks.zone import check_zone
-from core.kernel.models import Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.kernel.models import Code, DomainObservation, Finding, Identity, ZoneView
 
 
 def evaluate_domain(
@@ -24,28 +25,24 @@ def evaluate_domain(
 
 
 def check_failed(identity: Identity, reason: str) -> Finding:
-    return Finding(Code.CHECK_FAILED, identity.name, identity.region, reason)
+    return Finding.about(identity.key, Code.CHECK_FAILED, reason)
 
 
 def merge(findings: Iterable[Finding]) -> list[Finding]:
-    """One finding per (identity, region, code): several causes of one code become one finding."""
-    merged: dict[tuple[str, str, Code], Finding] = {}
+    """One finding per root cause: the same code about the same shared name (or the same identity) is one finding,
+    for every identity it affects, whatever region they are in."""
+    groups: dict[tuple[str, ...], list[Finding]] = {}
     for finding in findings:
-        key = (finding.identity, finding.region, finding.code)
-        earlier = merged.get(key)
-        if earlier is None:
-            merged[key] = finding
-            continue
-        merged[key] = Finding(
-            finding.code,
-            finding.identity,
-            finding.region,
-            f"{earlier.message} {finding.message}",
-            fixable=earlier.fixable and finding.fixable,
-            records=_union(earlier.records, finding.records),
-        )
-    return list(merged.values())
+        groups.setdefault(finding.group, []).append(finding)
+    return [_joined(parts) if len(parts) > 1 else parts[0] for parts in groups.values()]
 
 
-def _union(first: tuple[Record, ...], second: tuple[Record, ...]) -> tuple[Record, ...]:
-    return tuple(dict.fromkeys((*first, *second)))
+def _joined(parts: list[Finding]) -> Finding:
+    return replace(
+        parts[0],
+        identities=tuple(dict.fromkeys(key for part in parts for key in part.identities)),
+        message=" ".join(dict.fromkeys(part.message for part in parts)),
+        fixable=all(part.fixable for part in parts),
+        fixed=all(part.fixed for part in parts),
+        records=tuple(dict.fromkeys(record for part in parts for record in part.records)),
+    )

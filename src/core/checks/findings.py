@@ -1,4 +1,4 @@
-"""Collects the problems a check meets and turns them into one finding per code."""
+"""Collects the problems a check meets and turns them into one finding per code and subject."""
 
 from __future__ import annotations
 
@@ -16,15 +16,25 @@ class _Entry:
 
 
 class Findings:
-    """Several tokens missing, several failed queries: each code still yields a single finding."""
+    """Several tokens missing, several failed queries: each code (and shared subject) still yields one finding."""
 
     def __init__(self, identity: Identity) -> None:
         self._identity = identity
-        self._entries: dict[Code, _Entry] = {}
+        self._entries: dict[tuple[Code, str], _Entry] = {}
 
-    def add(self, code: Code, message: str, records: tuple[Record, ...] = (), *, fixable: bool = False) -> None:
-        entry = self._entries.setdefault(code, _Entry())
-        entry.messages.append(message)
+    def add(
+        self,
+        code: Code,
+        message: str,
+        records: tuple[Record, ...] = (),
+        *,
+        fixable: bool = False,
+        subject: str = "",
+    ) -> None:
+        """`subject`: the shared DNS name the finding is about, "" when it is about this identity alone."""
+        entry = self._entries.setdefault((code, subject), _Entry())
+        if message not in entry.messages:
+            entry.messages.append(message)
         entry.records.extend(r for r in records if r not in entry.records)
         entry.fixable = entry.fixable and fixable
 
@@ -33,25 +43,26 @@ class Findings:
         self.add(
             Code.CHECK_FAILED,
             f"Could not read {what} ({answer.error or 'the query failed'}).",
-            (Record(answer.name, answer.rdtype, ()),),
+            (Record(answer.name, answer.rdtype, (), "found"),),
+            subject=answer.name,
         )
 
-    def missing(self, code: Code, message: str, record: Record, view: ZoneView) -> bool:
+    def missing(self, code: Code, message: str, record: Record, view: ZoneView, *, subject: str = "") -> bool:
         """A *_MISSING finding for `record`, fixable unless something in Route 53 blocks creating it."""
         reason = blocker(view, record)
         suffix = f" It cannot be created automatically: {reason}." if reason else ""
-        self.add(code, message + suffix, (record,), fixable=not reason)
+        self.add(code, message + suffix, (record,), fixable=not reason, subject=subject)
         return not reason
 
     def build(self) -> list[Finding]:
         return [
             Finding(
                 code,
-                self._identity.name,
-                self._identity.region,
+                (self._identity.key,),
                 " ".join(entry.messages),
+                subject=subject,
                 fixable=entry.fixable,
                 records=tuple(entry.records),
             )
-            for code, entry in self._entries.items()
+            for (code, subject), entry in self._entries.items()
         ]

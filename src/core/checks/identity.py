@@ -28,10 +28,9 @@ def check_address(identity: Identity, signers: Collection[str]) -> list[Finding]
     if any(name in signers for name in ancestors(domain)):
         return []
     return [
-        Finding(
+        Finding.about(
+            identity.key,
             Code.ADDRESS_IDENTITY_UNALIGNED,
-            identity.name,
-            identity.region,
             f"{identity.name} is verified as an address, but no domain identity for {domain} in {identity.region} "
             "signs with DKIM, so its mail is signed as amazonses.com and fails DMARC alignment. "
             f"Verify {domain} as a domain identity in {identity.region}.",

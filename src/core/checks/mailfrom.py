@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.checks.findings import Findings
 from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.rules.records import holds, values_at
@@ -57,12 +59,14 @@ def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneVie
             found.add(
                 Code.MAIL_FROM_MX_INVALID,
                 f"{name} has MX {', '.join(answer.values)}; SES needs exactly one: {expected}.",
-                (Record(name, "MX", answer.values),),
+                (Record(name, "MX", answer.values, "found"), wanted),
             )
         return
     if holds(view, wanted):
         found.add(
-            Code.DNS_NOT_PROPAGATED, f"Route 53 holds the MX of {name}, but live DNS does not show it yet.", (wanted,)
+            Code.DNS_NOT_PROPAGATED,
+            f"Route 53 holds the MX of {name}, but live DNS does not show it yet.",
+            (replace(wanted, role="found"),),
         )
         return
     found.missing(
@@ -83,7 +87,8 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
         found.add(
             Code.MAIL_FROM_SPF_INVALID,
             f"{name} holds {len(records)} SPF records; receivers treat that as a permanent error and SPF fails.",
-            (Record(name, "TXT", tuple(records)),),
+            (Record(name, "TXT", tuple(records), "found"),),
+            subject=name,
         )
         return
     if records:
@@ -95,7 +100,8 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
             found.add(
                 Code.MAIL_FROM_SPF_INVALID,
                 f"The SPF record of {name} is invalid: {'; '.join(problems + list(result.warnings))}.",
-                (Record(name, "TXT", (records[0],)),),
+                (Record(name, "TXT", (records[0],), "found"),),
+                subject=name,
             )
         return
     pending = [value for value in values_at(view, name, "TXT") if parse_spf(value).authorises_ses]
@@ -103,7 +109,8 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the SPF record of {name}, but live DNS does not show it yet.",
-            (Record(name, "TXT", tuple(pending)),),
+            (Record(name, "TXT", tuple(pending), "found"),),
+            subject=name,
         )
         return
     found.missing(
@@ -111,4 +118,5 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
         f"{name} has no SPF record, so mail sent with this MAIL FROM domain fails SPF.",
         wanted,
         view,
+        subject=name,
     )

@@ -17,10 +17,9 @@ def check_zone(
         if not records:
             return []
         return [
-            Finding(
+            Finding.about(
+                identity.key,
                 Code.ZONE_NOT_FOUND,
-                identity.name,
-                identity.region,
                 f"No public Route 53 hosted zone of this account contains {identity.domain}; "
                 f"create these {len(records)} record(s) at the domain's DNS provider by hand.",
                 records=records,
@@ -33,12 +32,12 @@ def check_zone(
         return []
     if answer.failed:
         return [
-            Finding(
+            Finding.about(
+                identity.key,
                 Code.CHECK_FAILED,
-                identity.name,
-                identity.region,
                 f"Could not read the live NS of {zone.name}: {answer.error}.",
-                records=(Record(zone.name, "NS", ()),),
+                subject=zone.name,
+                records=(Record(zone.name, "NS", (), "found"),),
             )
         ]
     live = sorted(answer.values)
@@ -46,13 +45,13 @@ def check_zone(
         return []
     seen = ", ".join(live) if live else "no NS records"
     return [
-        Finding(
+        Finding.about(
+            identity.key,
             Code.ZONE_NOT_DELEGATED,
-            identity.name,
-            identity.region,
             f"The world sees {seen} for {zone.name}, but its Route 53 zone {zone.id} is served by "
             f"{', '.join(expected)}: records written to Route 53 are not what receivers see. "
             "Point the registrar or parent zone at the Route 53 name servers, or delete the unused zone.",
-            records=(Record(zone.name, "NS", tuple(expected)),),
+            subject=zone.name,
+            records=(Record(zone.name, "NS", tuple(live), "found"), Record(zone.name, "NS", tuple(expected))),
         )
     ]

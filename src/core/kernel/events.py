@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.kernel.errors import ConfigError, EventError
-from core.kernel.names import identity_name
+from core.kernel.names import identity_pattern
 from core.kernel.settings import parse_regions
 
 _MANUAL_KEYS = frozenset({"dry_run", "regions", "identities"})
@@ -66,4 +66,12 @@ def _regions(value: Any) -> tuple[str, ...]:
 
 
 def _identities(value: Any) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(identity_name(raw) for raw in _strings("identities", value)))
+    patterns = []
+    for raw in _strings("identities", value):
+        # A list typed as one string, or a name pasted with a blank, would otherwise match nothing in silence.
+        if any(c.isspace() or c == "," for c in raw):
+            raise EventError(f"identities: {raw!r} is not one identity name or glob")
+        if raw.count("[") != raw.count("]"):
+            raise EventError(f"identities: {raw!r} has an unclosed [ ] in its glob")
+        patterns.append(identity_pattern(raw))
+    return tuple(dict.fromkeys(patterns))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -158,43 +159,91 @@ class Identity:
         return self.name.rsplit("@", 1)[-1]
 
 
+Role = Literal["found", "required"]
+
+
 @dataclass(frozen=True)
 class Record:
-    """A DNS record set: `values` in presentation form (TXT values unquoted and joined)."""
+    """A DNS record set: `values` in presentation form (TXT values unquoted and joined).
+
+    In a finding, `role` tells what DNS or Route 53 holds now ("found", the problem) from what must exist
+    ("required", the fix)."""
 
     name: str
     type: str
     values: tuple[str, ...]
+    role: Role = "required"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "values": list(self.values)}
+        return {"name": self.name, "type": self.type, "values": list(self.values), "role": self.role}
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One root cause, and every identity it affects.
+
+    `subject` is a DNS name or zone that several identities may share (a `_dmarc` record, a MAIL FROM name, a zone's
+    delegation, a failed lookup); it is "" when the finding is about its one identity in its region (SES state,
+    region-specific DKIM tokens and MX). Findings with the same code and subject are one finding.
+    """
+
     code: Code
-    identity: str
-    region: str
+    identities: tuple[IdentityKey, ...]
     message: str
+    subject: str = ""
     fixable: bool = False
     records: tuple[Record, ...] = ()
-    fixed: bool = False  # remediation created every record this finding asks for, in this run
+    fixed: bool = False  # remediation created every record this finding requires, in this run
     # The catalogue owns severities, so a finding can never disagree with the documented one.
     severity: Severity = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "severity", CATALOGUE[self.code].severity)
+        if not self.identities:
+            raise ValueError(f"a {self.code} finding needs at least one identity")
+
+    @classmethod
+    def about(cls, key: IdentityKey, code: Code, message: str, **fields: Any) -> Finding:
+        return cls(code, (key,), message, **fields)
 
     @property
     def key(self) -> IdentityKey:
-        return IdentityKey(self.region, self.identity)
+        """The first identity: the one a per-identity finding is about."""
+        return self.identities[0]
+
+    @property
+    def identity(self) -> str:
+        return self.key.name
+
+    @property
+    def region(self) -> str:
+        return self.key.region
+
+    @property
+    def topic(self) -> str:
+        """What the finding is about, for people: the shared name, or the identity."""
+        return self.subject or self.identity
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        """What makes two findings one: the code and the shared subject, or the code and the identity."""
+        return (self.code.value, self.subject) if self.subject else (self.code.value, "", *self.key)
+
+    @property
+    def id(self) -> str:
+        """A stable fingerprint: the same root cause has the same id run after run, whoever it affects."""
+        return hashlib.sha256("\x1f".join(self.group).encode()).hexdigest()[:16]
+
+    def required(self) -> tuple[Record, ...]:
+        return tuple(r for r in self.records if r.role == "required")
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "code": self.code.value,
             "severity": self.severity.value,
-            "identity": self.identity,
-            "region": self.region,
+            "subject": self.topic,
+            "identities": [{"identity": k.name, "region": k.region} for k in self.identities],
             "message": self.message,
             "fixable": self.fixable,
             "fixed": self.fixed,
@@ -243,7 +292,7 @@ class Change:
         return data
 
 
-ErrorScope = Literal["region", "route53", "zone", "run", "notification"]
+ErrorScope = Literal["region", "route53", "zone", "run", "report", "notification"]
 
 
 @dataclass(frozen=True)
@@ -269,6 +318,8 @@ class RunSummary:
     regions: list[str]
     identities_audited: int = 0
     findings: list[Finding] = field(default_factory=list)
+    identities: list[IdentityKey] = field(default_factory=list)  # every identity audited, for the matrix
+    report: str = ""  # where the full report was stored (an s3:// URI), "" when it was not
     changes: list[Change] = field(default_factory=list)
     errors: list[RunError] = field(default_factory=list)
 
@@ -278,6 +329,8 @@ class RunSummary:
             "dry_run": self.dry_run,
             "regions": list(self.regions),
             "identities_audited": self.identities_audited,
+            "report": self.report,
+            "identities": [{"identity": k.name, "region": k.region} for k in self.identities],
             "findings": [f.to_dict() for f in self.findings],
             "changes": [c.to_dict() for c in self.changes],
             "errors": [e.to_dict() for e in self.errors],

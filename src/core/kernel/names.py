@@ -38,3 +38,25 @@ def identity_name(name: str) -> str:
     """
     local, at, domain = name.strip().rpartition("@")
     return f"{local.lower()}@{normalise(domain)}" if at else normalise(name)
+
+
+_GLOB = frozenset("*?[")
+
+
+def is_glob(pattern: str) -> bool:
+    """True when an identity pattern holds fnmatch wildcards (`*`, `?`, `[...]`) rather than naming one identity."""
+    return not _GLOB.isdisjoint(pattern)
+
+
+def identity_pattern(raw: str) -> str:
+    """An identity name or glob in the form identities compare in; idempotent.
+
+    A name is normalised as SES names are. In a glob only the labels without wildcards go through IDNA (a wildcard
+    label has no A-label form), the rest is lower-cased, so `*.Bücher.example` matches `shop.xn--bcher-kva.example`.
+    """
+    if not is_glob(raw):
+        return identity_name(raw)
+    local, at, domain = raw.strip().rpartition("@")
+    labels = domain.rstrip(".").split(".")
+    domain = ".".join(label.lower() if is_glob(label) else normalise(label) for label in labels)
+    return f"{local.lower()}@{domain}" if at else domain

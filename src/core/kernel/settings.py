@@ -13,6 +13,7 @@ from core.kernel.models import Severity
 DMARC_POLICIES = ("none", "quarantine", "reject")
 _SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -27,11 +28,13 @@ class Nameserver:
 class Settings:
     regions: tuple[str, ...]  # ("all",) means every region SES is offered in
     findings_topic_arn: str = ""
+    report_bucket: str = ""  # where each run's full report goes; "" keeps it in the return value's counts only
     nameservers: tuple[Nameserver, ...] = ()  # empty: the system resolver
     exclude_identities: tuple[str, ...] = ()
     dry_run: bool = False
     dmarc_policy: str = "none"
     dmarc_rua: str = ""
+    dmarc_at_organisation: bool = False  # DMARC_RECORD_AT=organisation: one record for all domains under one
     record_ttl: int = 1800
     mail_from_subdomain: str = "bounce"
     configure_mail_from: bool = False
@@ -50,11 +53,16 @@ class Settings:
         return cls(
             regions=parse_regions("AUDIT_REGIONS", env.get("AUDIT_REGIONS", ""), default_region),
             findings_topic_arn=_topic_arn(env.get("FINDINGS_TOPIC_ARN", "")),
+            report_bucket=_bucket(env.get("REPORT_BUCKET", "")),
             nameservers=parse_nameservers(env.get("DNS_NAMESERVERS", "")),
             exclude_identities=_csv(env.get("EXCLUDE_IDENTITIES", "")),
             dry_run=_bool("DRY_RUN", env.get("DRY_RUN", "")),
             dmarc_policy=_choice("DMARC_POLICY", env.get("DMARC_POLICY", "none"), DMARC_POLICIES),
             dmarc_rua=_rua(env.get("DMARC_RUA", "")),
+            dmarc_at_organisation=_choice(
+                "DMARC_RECORD_AT", env.get("DMARC_RECORD_AT", "identity") or "identity", ("identity", "organisation")
+            )
+            == "organisation",
             record_ttl=int(_number("RECORD_TTL", env.get("RECORD_TTL", "1800"), 60, 172800, integer=True)),
             mail_from_subdomain=_label("MAIL_FROM_SUBDOMAIN", env.get("MAIL_FROM_SUBDOMAIN", "bounce")),
             configure_mail_from=_bool("CONFIGURE_MAIL_FROM", env.get("CONFIGURE_MAIL_FROM", "")),
@@ -160,6 +168,13 @@ def _topic_arn(raw: str) -> str:
     value = raw.strip()
     if value and not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$", value):
         raise ConfigError(f"FINDINGS_TOPIC_ARN: {raw!r} is not an SNS topic ARN")
+    return value
+
+
+def _bucket(raw: str) -> str:
+    value = raw.strip()
+    if value and not _BUCKET.match(value):
+        raise ConfigError(f"REPORT_BUCKET: {raw!r} is not an S3 bucket name (give the name, not an ARN or URI)")
     return value
 
 

@@ -131,7 +131,7 @@ def is_external(policy_domain: str, destination: str) -> bool:
     The organisational domain comes from the Public Suffix List here: RFC 9989 finds it by a DNS tree walk, which
     would mean more queries per destination for an answer that agrees for every registrable domain.
     """
-    return _organisational(normalise(policy_domain)) != _organisational(normalise(destination))
+    return organisational_domain(policy_domain) != organisational_domain(destination)
 
 
 @functools.cache
@@ -142,7 +142,9 @@ def _public_suffix_list() -> Any:
     return PublicSuffixList()
 
 
-def _organisational(domain: str) -> str:
+def organisational_domain(domain: str) -> str:
+    """The registrable domain (example.com for a.b.example.com), from the Public Suffix List."""
+    domain = normalise(domain)
     found = _public_suffix_list().privatesuffix(domain)
     return str(found) if found else domain
 

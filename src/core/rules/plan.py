@@ -50,7 +50,7 @@ def wanted_records(findings: Iterable[Finding]) -> list[Wanted]:
     asking: dict[tuple[IdentityKey, Record], list[Finding]] = defaultdict(list)
     for finding in findings:
         if finding.fixable:
-            for r in finding.records:
+            for r in finding.required():
                 asking[(finding.key, Record(normalise(r.name), r.type, r.values))].append(finding)
     return [
         Wanted(record, tuple(sorted(asked, key=lambda f: f.code not in MISSING_CODES)))

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import fnmatch
+import threading
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.checks.dmarcorg import by_organisation
 from core.checks.evaluate import check_failed, evaluate_domain
 from core.checks.identity import check_address, signing_domains
 from core.kernel.errors import AwsError
-from core.kernel.models import Code, Finding, Identity, Placement, RunError, Zone, ZoneView
-from core.kernel.names import ancestors, identity_name, within_zone
+from core.kernel.models import Answer, Code, Finding, Identity, Placement, RunError, Zone, ZoneView
+from core.kernel.names import ancestors, identity_pattern, is_glob, within_zone
 from core.kernel.settings import Settings
+from core.rules.dmarcrecord import organisational_domain
 from core.rules.required import dmarc_name, new_mail_from_domain, required_records
 from core.rules.zones import apex_name_servers, pick_zone
 from core.run.deadline import TIME_BUDGET, Budgeted, Deadline
 from core.run.observe import observe_domain
-from core.run.ports import Lookup, Wiring
+from core.run.ports import Lookup, Progress, Wiring
 
 
 @dataclass
@@ -28,6 +31,7 @@ class AuditResult:
     placement: Placement = field(default_factory=Placement)
     findings: list[Finding] = field(default_factory=list)
     errors: list[RunError] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # requested names or globs that matched no identity
 
 
 def resolve_regions(requested: Sequence[str], wiring: Wiring) -> list[str]:
@@ -40,13 +44,19 @@ def audit(
     wiring: Wiring,
     deadline: Deadline,
     only: Collection[str] | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> AuditResult:
+    """`only`: identity names or fnmatch globs to audit (None: every identity). One that matches no identity in
+    the regions read is listed in `unmatched` and reported as a run error: a typo must never pass as a clean run."""
+    progress = progress or _Quiet()
     result = AuditResult(regions=resolve_regions(regions, wiring))
-    known = _read_identities(result, wiring, only)
-    wanted = None if only is None else {identity_name(name) for name in only}
-    result.identities = [
-        i for i in known if (wanted is None or i.name in wanted) and not _excluded(i.name, settings.exclude_identities)
-    ]
+    patterns = None if only is None else [identity_pattern(p) for p in only]
+    known = _read_identities(result, wiring, patterns, progress)
+    kept = [i for i in known if not _excluded(i.name, settings.exclude_identities)]
+    result.identities = kept if patterns is None else [i for i in kept if _wanted(i.name, patterns)]
+    if patterns is not None:
+        _report_unmatched(result, patterns, known)
     domains = [i for i in result.identities if i.is_domain]
     route53_error = _read_views(result, domains, settings, wiring)
     # Whether SES signs an address's mail depends on its domain identity, audited or not.
@@ -54,40 +64,96 @@ def audit(
     result.findings.extend(
         f for i in result.identities if not i.is_domain for f in check_address(i, signers.get(i.region, ()))
     )
+    checked = _check_domains(
+        result,
+        domains,
+        wiring.dns(),
+        deadline=deadline,
+        settings=settings,
+        route53_error=route53_error,
+        progress=progress,
+    )
     result.findings.extend(
-        _check_domains(result, domains, wiring.dns(), deadline=deadline, settings=settings, route53_error=route53_error)
+        by_organisation(
+            checked,
+            policy=settings.dmarc_policy,
+            rua=settings.dmarc_rua,
+            at_organisation=settings.dmarc_at_organisation,
+            view_of=result.placement.view,
+        )
     )
     return result
 
 
-def _read_identities(result: AuditResult, wiring: Wiring, only: Collection[str] | None) -> list[Identity]:
-    """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it. With `only`,
-    the domains of its addresses (and their parents) are read too, since they decide the addresses' signing."""
+class _Quiet:
+    def identities_read(self, count: int) -> None:
+        pass
+
+    def domains_checked(self, done: int, total: int, lookups: int) -> None:
+        pass
+
+
+def _read_identities(
+    result: AuditResult, wiring: Wiring, patterns: list[str] | None, progress: Progress
+) -> list[Identity]:
+    """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it.
+
+    Exact names keep the read cheap (SES is asked for those only); a single glob means reading every identity of
+    the region and matching here. The domains of requested addresses (and their parents) are read too, since they
+    decide the addresses' signing."""
     names = None
-    if only is not None:
-        names = {identity_name(name) for name in only}
+    if patterns is not None and not any(map(is_glob, patterns)):
+        names = set(patterns)
         names |= {parent for name in names if "@" in name for parent in ancestors(name.rpartition("@")[2])}
+    lock = threading.Lock()
+    read_so_far = 0
 
     def read(region: str) -> list[Identity]:
+        nonlocal read_so_far
         try:
-            return wiring.ses(region).read_identities(names)
+            identities = wiring.ses(region).read_identities(names)
         except AwsError as err:
             result.errors.append(RunError("region", region, str(err)))
             return []
+        with lock:
+            read_so_far += len(identities)
+            progress.identities_read(read_so_far)
+        return identities
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(result.regions), 8))) as pool:
         return [i for batch in pool.map(read, result.regions) for i in batch]
 
 
+def _wanted(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) if is_glob(p) else name == p for p in patterns)
+
+
+def _report_unmatched(result: AuditResult, patterns: Sequence[str], known: Sequence[Identity]) -> None:
+    """Names only the regions that were read: a region that could not be read is an error of its own."""
+    failed = {e.subject for e in result.errors if e.scope == "region"}
+    where = ", ".join(r for r in result.regions if r not in failed) or "no region"
+    for pattern in patterns:
+        if any(_wanted(i.name, [pattern]) for i in result.identities):
+            continue
+        message = f"no identity matches {pattern} in {where}"
+        if any(_wanted(i.name, [pattern]) for i in known):
+            message += " (the identities it matches are excluded by EXCLUDE_IDENTITIES)"
+        result.unmatched.append(pattern)
+        result.errors.append(RunError("run", pattern, message))
+
+
 def _excluded(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, identity_name(p)) for p in patterns)
+    return any(fnmatch.fnmatchcase(name, identity_pattern(p)) for p in patterns)
 
 
 def _needed_names(identity: Identity, settings: Settings) -> set[str]:
     names = {r.record.name for r in required_records(identity, settings.dmarc_policy, settings.dmarc_rua)}
     if settings.configure_mail_from and not (identity.mail_from and identity.mail_from.domain):
         names.add(new_mail_from_domain(identity, settings.mail_from_subdomain))
-    return names | {dmarc_name(identity.domain)}
+    names.add(dmarc_name(identity.domain))
+    if settings.dmarc_at_organisation:
+        names.add(dmarc_name(organisational_domain(identity.domain)))
+    return names
 
 
 def _read_views(result: AuditResult, domains: list[Identity], settings: Settings, wiring: Wiring) -> str:
@@ -123,11 +189,23 @@ def _check_domains(
     deadline: Deadline,
     settings: Settings,
     route53_error: str,
+    progress: Progress,
 ) -> list[Finding]:
     dmarc = {"dmarc_policy": settings.dmarc_policy, "dmarc_rua": settings.dmarc_rua}
-    dns = Budgeted(dns, deadline)
+    counted = _Counted(dns)
+    dns = Budgeted(counted, deadline)
+    lock = threading.Lock()
+    done = 0
 
     def check(identity: Identity) -> list[Finding]:
+        nonlocal done
+        findings = judge(identity)
+        with lock:
+            done += 1
+            progress.domains_checked(done, len(domains), counted.count)
+        return findings
+
+    def judge(identity: Identity) -> list[Finding]:
         if deadline.expired():
             return [check_failed(identity, f"Not checked: {TIME_BUDGET} before this identity.")]
         view = result.placement.view(identity.key)
@@ -143,6 +221,21 @@ def _check_domains(
 
     with ThreadPoolExecutor(max_workers=settings.dns_concurrency) as pool:
         return [f for findings in pool.map(check, domains) for f in findings]
+
+
+class _Counted:
+    """Counts the lookups the checks make, for progress reports."""
+
+    def __init__(self, dns: Lookup) -> None:
+        self._dns = dns
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def lookup(self, name: str, rdtype: str) -> Answer:
+        answer = self._dns.lookup(name, rdtype)
+        with self._lock:
+            self.count += 1
+        return answer
 
 
 def _by_region(identities: list[Identity]) -> dict[str, list[Identity]]:

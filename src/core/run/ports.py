@@ -39,6 +39,30 @@ class Notifier(Protocol):
     def notify(self, summary: RunSummary) -> None: ...
 
 
+class ReportStore(Protocol):
+    @property
+    def target(self) -> str:
+        """Where reports go (an s3:// bucket URI), for error messages."""
+        ...
+
+    def save(self, summary: RunSummary) -> str:
+        """Stores the full report; returns where it is."""
+        ...
+
+
+class Progress(Protocol):
+    """Hears how far a run has got, for a person watching a long one. Called from worker threads, but never two
+    calls at once and with counts that only grow."""
+
+    def identities_read(self, count: int) -> None:
+        """`count` identities read from SES so far, over every region."""
+        ...
+
+    def domains_checked(self, done: int, total: int, lookups: int) -> None:
+        """`done` of the `total` domain identities checked against DNS, with `lookups` DNS lookups made so far."""
+        ...
+
+
 class Wiring(Protocol):
     """How a run reaches the outside world; the handler, the CLI and the tests each build one."""
 
@@ -49,3 +73,7 @@ class Wiring(Protocol):
     def dns(self) -> Lookup: ...
 
     def all_regions(self) -> list[str]: ...
+
+    def reports(self) -> ReportStore | None:
+        """The report store, or None when none is configured."""
+        ...

@@ -27,7 +27,7 @@ class Remediation:
     def mark_fixed(self, findings: Sequence[Finding]) -> list[Finding]:
         """A finding is fixed when every record it lists is one that this run wrote, or found already written."""
         done = Counter(f for w in self.done for f in w.findings)
-        return [replace(f, fixed=True) if f.records and done[f] == len(f.records) else f for f in findings]
+        return [replace(f, fixed=True) if f.required() and done[f] == len(f.required()) else f for f in findings]
 
 
 def remediate(
@@ -119,19 +119,11 @@ def _failed(wanted: list[Wanted], message: str) -> list[Finding]:
     for item in wanted:
         if item.record not in records[item.finding.key]:
             records[item.finding.key].append(item.record)
-    return [
-        Finding(Code.CHECK_FAILED, key.name, key.region, message, records=tuple(held)) for key, held in records.items()
-    ]
+    return [Finding.about(key, Code.CHECK_FAILED, message, records=tuple(held)) for key, held in records.items()]
 
 
 def _skipped(skipped: list[Skipped]) -> list[Finding]:
     return [
-        Finding(
-            Code.CHECK_FAILED,
-            s.wanted.finding.identity,
-            s.wanted.finding.region,
-            f"Not created: {s.why}.",
-            records=(s.wanted.record,),
-        )
+        Finding.about(s.wanted.finding.key, Code.CHECK_FAILED, f"Not created: {s.why}.", records=(s.wanted.record,))
         for s in skipped
     ]

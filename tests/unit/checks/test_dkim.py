@@ -7,6 +7,7 @@ import pytest
 from core.checks.dkim import check_dkim
 from core.kernel.models import (
     Answer,
+    AnswerStatus,
     Code,
     DkimObservation,
     DkimState,
@@ -19,8 +20,6 @@ from core.kernel.models import (
 from core.rules.safety import blocker
 from tests.keys import RSA_1024_SPKI, RSA_2048_SPKI
 from tests.unit.checks.helpers import codes, only, view
-
-pytestmark = pytest.mark.disable_socket
 
 SIGNING_ZONE = "dkim.amazonses.com"
 TOKENS = ("t0kenaaaaaaaaaaaaaaaaaaaaaaaaaaa", "t0kenbbbbbbbbbbbbbbbbbbbbbbbbbbb", "t0kenccccccccccccccccccccccccccc")
@@ -54,7 +53,7 @@ def good(token: str, key: str = KEY_2048, domain: str = "example.com") -> DkimOb
     )
 
 
-def absent(token: str, status: str = "NXDOMAIN") -> DkimObservation:
+def absent(token: str, status: AnswerStatus = "NXDOMAIN") -> DkimObservation:
     name = name_of(token)
     return DkimObservation(token, name, target_of(token), Answer(name, "CNAME", status), Answer(name, "TXT", status))
 
@@ -113,7 +112,7 @@ def test_given_route53_already_holds_the_cname_when_live_dns_lacks_it_then_not_p
     held = RecordSet(name_of(TOKENS[0]), "CNAME", 1800, (target_of(TOKENS[0]).upper() + ".",))
     findings = check_dkim(identity(), observe(absent(TOKENS[0]), good(TOKENS[1]), good(TOKENS[2])), view(held))
     assert codes(findings) == [Code.DNS_NOT_PROPAGATED]
-    assert findings[0].records == (Record(name_of(TOKENS[0]), "CNAME", (target_of(TOKENS[0]),)),)
+    assert findings[0].records == (Record(name_of(TOKENS[0]), "CNAME", (target_of(TOKENS[0]),), "found"),)
 
 
 def test_given_a_cname_to_another_target_when_checked_then_conflict_shows_what_is_there() -> None:
@@ -128,7 +127,10 @@ def test_given_a_cname_to_another_target_when_checked_then_conflict_shows_what_i
     findings = check_dkim(identity(), observe(other, good(TOKENS[1]), good(TOKENS[2])), view())
     conflict = only(findings, Code.DKIM_RECORD_CONFLICT)
     assert codes(findings) == [Code.DKIM_RECORD_CONFLICT]  # someone else's weak key is not ours to judge
-    assert conflict.records == (Record(name, "CNAME", ("selector1.mailprovider.example",)),)
+    assert conflict.records == (
+        Record(name, "CNAME", ("selector1.mailprovider.example",), "found"),
+        Record(name, "CNAME", (target_of(TOKENS[0]),), "required"),
+    )
     assert not conflict.fixable
 
 
@@ -138,7 +140,10 @@ def test_given_a_txt_key_instead_of_the_cname_when_checked_then_conflict_shows_t
         TOKENS[0], name, target_of(TOKENS[0]), Answer(name, "CNAME", "NODATA"), Answer(name, "TXT", "OK", (KEY_2048,))
     )
     conflict = only(check_dkim(identity(), observe(txt_only), view()), Code.DKIM_RECORD_CONFLICT)
-    assert conflict.records == (Record(name, "TXT", (KEY_2048,)),)
+    assert conflict.records == (
+        Record(name, "TXT", (KEY_2048,), "found"),
+        Record(name, "CNAME", (target_of(TOKENS[0]),), "required"),
+    )
 
 
 def test_given_1024_bit_keys_when_checked_then_one_weak_key_finding_names_the_keys() -> None:

@@ -27,8 +27,6 @@ from core.kernel.models import (
 )
 from tests.unit.checks.helpers import codes, only, view
 
-pytestmark = pytest.mark.disable_socket
-
 
 def identity(name: str = "example.com", mail_from: str = "") -> Identity:
     state = MailFromState(mail_from, "SUCCESS") if mail_from else None
@@ -271,7 +269,7 @@ def test_given_route53_already_holds_the_record_when_live_dns_lacks_it_then_not_
     findings = check_dmarc(identity(), observe(txt("_dmarc.example.com"), txt("_dmarc.com")), view(held))
     assert codes(findings) == [Code.DNS_NOT_PROPAGATED]
     assert only(findings, Code.DNS_NOT_PROPAGATED).records == (
-        Record("_dmarc.example.com", "TXT", ("v=DMARC1; p=none",)),
+        Record("_dmarc.example.com", "TXT", ("v=DMARC1; p=none",), "found"),
     )
 
 
@@ -281,7 +279,10 @@ def test_given_two_dmarc_records_at_the_name_when_checked_then_invalid_not_missi
     invalid = only(findings, Code.DMARC_INVALID)
     assert codes(findings) == [Code.DMARC_INVALID]
     assert invalid.message == "_dmarc.example.com holds 2 DMARC records; receivers ignore both."
-    assert invalid.records == (Record("_dmarc.example.com", "TXT", ("v=DMARC1; p=reject", "v=DMARC1; p=none")),)
+    assert invalid.records == (
+        Record("_dmarc.example.com", "TXT", ("v=DMARC1; p=reject", "v=DMARC1; p=none"), "found"),
+    )
+    assert invalid.subject == "_dmarc.example.com"
 
 
 def test_given_a_lower_case_version_when_checked_then_invalid_because_receivers_ignore_it() -> None:
@@ -298,7 +299,7 @@ def test_given_a_bad_policy_value_when_checked_then_invalid_names_the_record_and
     invalid = only(findings, Code.DMARC_INVALID)
     assert "_dmarc.example.com" in invalid.message
     assert "p=foo" in invalid.message
-    assert invalid.records == (Record("_dmarc.example.com", "TXT", (record,)),)
+    assert invalid.records == (Record("_dmarc.example.com", "TXT", (record,), "found"),)
     assert Code.DMARC_POLICY_NONE in codes(findings)  # the rua makes receivers apply p=none
 
 
@@ -327,14 +328,15 @@ def test_given_an_inherited_sp_reject_when_a_subdomain_is_checked_then_no_policy
     assert check_dmarc(identity("mail.example.com"), obs, view()) == []
 
 
-def test_given_an_inherited_sp_none_when_a_subdomain_is_checked_then_policy_none_says_it_is_inherited() -> None:
+def test_given_an_inherited_sp_none_when_a_subdomain_is_checked_then_policy_none_is_about_the_parent_record() -> None:
     obs = observe(
         txt("_dmarc.mail.example.com"),
         txt("_dmarc.example.com", "v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com"),
     )
     finding = only(check_dmarc(identity("mail.example.com"), obs, view()), Code.DMARC_POLICY_NONE)
-    assert "inherits the one at _dmarc.example.com" in finding.message
-    assert "sp=none" in finding.message
+    assert finding.subject == "_dmarc.example.com"
+    assert finding.identities == (identity("mail.example.com").key,)
+    assert "applies sp=none to the subdomains below it" in finding.message
 
 
 def test_given_a_failed_query_in_the_walk_when_checked_then_check_failed_and_not_missing() -> None:
@@ -381,7 +383,8 @@ def test_given_strict_spf_alignment_and_a_mail_from_subdomain_when_checked_then_
     record = "v=DMARC1; p=reject; aspf=s; rua=mailto:dmarc@example.com"
     obs = observe(txt("_dmarc.example.com", record))
     finding = only(check_dmarc(identity(mail_from="bounce.example.com"), obs, view()), Code.DMARC_STRICT_SPF_ALIGNMENT)
-    assert "bounce.example.com" in finding.message
+    assert finding.subject == "_dmarc.example.com"
+    assert "aspf=s" in finding.message
     assert check_dmarc(identity(), obs, view()) == []  # without MAIL FROM there is nothing to misalign
 
 

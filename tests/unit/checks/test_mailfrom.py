@@ -7,6 +7,7 @@ import pytest
 from core.checks.mailfrom import check_mail_from
 from core.kernel.models import (
     Answer,
+    AnswerStatus,
     Code,
     DomainObservation,
     Identity,
@@ -16,8 +17,6 @@ from core.kernel.models import (
 )
 from core.rules.safety import blocker
 from tests.unit.checks.helpers import codes, only, view
-
-pytestmark = pytest.mark.disable_socket
 
 MAIL_FROM = "bounce.example.com"
 MX = "10 feedback-smtp.eu-west-1.amazonses.com"
@@ -29,11 +28,11 @@ def identity(mail_from: str = MAIL_FROM, status: str = "SUCCESS", behavior: str 
     return Identity("example.com", "eu-west-1", "DOMAIN", "SUCCESS", mail_from=state)
 
 
-def mx(*values: str, status: str = "OK", error: str = "") -> Answer:
+def mx(*values: str, status: AnswerStatus = "OK", error: str = "") -> Answer:
     return Answer(MAIL_FROM, "MX", status if values or status != "OK" else "NODATA", values, error=error)
 
 
-def txt(*values: str, status: str = "OK", error: str = "") -> Answer:
+def txt(*values: str, status: AnswerStatus = "OK", error: str = "") -> Answer:
     return Answer(MAIL_FROM, "TXT", status if values or status != "OK" else "NODATA", values, error=error)
 
 
@@ -88,7 +87,7 @@ def test_given_route53_holds_the_mx_when_live_dns_lacks_it_then_not_propagated()
     held = RecordSet(MAIL_FROM, "MX", 1800, ("10 FEEDBACK-SMTP.eu-west-1.amazonses.com.",))
     findings = check_mail_from(identity(), observe(mx(status="NXDOMAIN")), view(held))
     assert codes(findings) == [Code.DNS_NOT_PROPAGATED]
-    assert findings[0].records == (Record(MAIL_FROM, "MX", (MX,)),)
+    assert findings[0].records == (Record(MAIL_FROM, "MX", (MX,), "found"),)
 
 
 def test_given_an_mx_with_upper_case_and_a_trailing_dot_when_checked_then_it_matches() -> None:
@@ -108,7 +107,7 @@ def test_given_anything_but_exactly_the_ses_mx_when_checked_then_invalid_shows_w
     values: tuple[str, ...],
 ) -> None:
     invalid = only(check_mail_from(identity(), observe(mx(*values)), view()), Code.MAIL_FROM_MX_INVALID)
-    assert invalid.records == (Record(MAIL_FROM, "MX", values),)
+    assert invalid.records == (Record(MAIL_FROM, "MX", values, "found"), Record(MAIL_FROM, "MX", (MX,), "required"))
     assert MX in invalid.message
     assert not invalid.fixable
 
@@ -132,7 +131,7 @@ def test_given_route53_holds_a_split_spf_record_when_live_dns_lacks_it_then_not_
     held = RecordSet(MAIL_FROM, "TXT", 300, ('"v=spf1 include:amazon" "ses.com ~all"',))
     findings = check_mail_from(identity(), observe(txt_answer=txt(status="NXDOMAIN")), view(held))
     assert codes(findings) == [Code.DNS_NOT_PROPAGATED]
-    assert findings[0].records == (Record(MAIL_FROM, "TXT", (SPF,)),)
+    assert findings[0].records == (Record(MAIL_FROM, "TXT", (SPF,), "found"),)
 
 
 def test_given_a_cname_at_the_mail_from_name_in_route53_when_records_are_missing_then_not_fixable() -> None:
@@ -148,7 +147,8 @@ def test_given_two_spf_records_when_checked_then_invalid_lists_both() -> None:
     assert (
         invalid.message == f"{MAIL_FROM} holds 2 SPF records; receivers treat that as a permanent error and SPF fails."
     )
-    assert invalid.records == (Record(MAIL_FROM, "TXT", values),)
+    assert invalid.records == (Record(MAIL_FROM, "TXT", values, "found"),)
+    assert invalid.subject == MAIL_FROM
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_given_two_spf_records_when_checked_then_invalid_lists_both() -> None:
 def test_given_a_bad_or_insufficient_spf_record_when_checked_then_invalid_says_why(record: str, fragment: str) -> None:
     invalid = only(check_mail_from(identity(), observe(txt_answer=txt(record)), view()), Code.MAIL_FROM_SPF_INVALID)
     assert fragment in invalid.message
-    assert invalid.records == (Record(MAIL_FROM, "TXT", (record,)),)
+    assert invalid.records == (Record(MAIL_FROM, "TXT", (record,), "found"),)
 
 
 def test_given_both_queries_failed_when_checked_then_one_check_failed_lists_both() -> None:
@@ -171,7 +171,8 @@ def test_given_both_queries_failed_when_checked_then_one_check_failed_lists_both
     findings = check_mail_from(identity(), obs, view())
     failed = only(findings, Code.CHECK_FAILED)
     assert codes(findings) == [Code.CHECK_FAILED]
-    assert failed.records == (Record(MAIL_FROM, "MX", ()), Record(MAIL_FROM, "TXT", ()))
+    assert failed.records == (Record(MAIL_FROM, "MX", (), "found"), Record(MAIL_FROM, "TXT", (), "found"))
+    assert failed.subject == MAIL_FROM
     assert "timeout after 5s" in failed.message
     assert "REFUSED" in failed.message
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from core.kernel.models import CATALOGUE, Code
-
-pytestmark = pytest.mark.disable_socket
 
 README = Path(__file__).parents[3] / "README.md"
 ROW = re.compile(r"^\| `(?P<code>[A-Z_]+)` \| (?P<severity>[A-Z]+) \| (?P<fixable>[^|]+) \| (?P<summary>.+) \|$")

@@ -10,8 +10,6 @@ import pytest
 from core.kernel.errors import EventError
 from core.kernel.events import RunRequest, parse_event
 
-pytestmark = pytest.mark.disable_socket
-
 SCHEDULED = {
     "version": "0",
     "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

@@ -8,8 +8,6 @@ from core.kernel.errors import ConfigError
 from core.kernel.models import Severity
 from core.kernel.settings import Nameserver, Settings, parse_nameservers
 
-pytestmark = pytest.mark.disable_socket
-
 
 def test_given_only_a_region_when_settings_load_then_defaults_apply():
     settings = Settings.from_env({"AWS_REGION": "eu-west-1"})

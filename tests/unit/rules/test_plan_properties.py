@@ -3,18 +3,26 @@ CNAME beside other data, and a second plan over the result is empty."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.kernel.models import Change, Code, DkimState, Finding, Identity, MailFromState, RecordSet, Zone, ZoneView
+from core.kernel.models import (
+    Change,
+    Code,
+    DkimState,
+    Finding,
+    Identity,
+    IdentityKey,
+    MailFromState,
+    RecordSet,
+    Zone,
+    ZoneView,
+)
 from core.rules.dmarcrecord import looks_like_dmarc
 from core.rules.plan import Wanted, plan_zone
 from core.rules.records import route53_txt, route53_txt_value
 from core.rules.required import required_records
 from core.rules.spf import looks_like_spf
-
-pytestmark = pytest.mark.disable_socket
 
 ZONE = Zone("Z1", "example.com", private=False)
 TOKENS = ("tok0aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "tok1bbbbbbbbbbbbbbbbbbbbbbbbbbbb", "tok2cccccccccccccccccccccccccccc")
@@ -29,7 +37,7 @@ IDENTITY = Identity(
 REQUIRED = required_records(IDENTITY, "quarantine", "dmarc@example.com")
 NAMES = sorted({r.record.name for r in REQUIRED})
 
-text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 txt_value = st.one_of(
     text.map(route53_txt_value),
     st.sampled_from(
@@ -94,7 +102,9 @@ def apply_like_route53(
 
 def wanted() -> list[Wanted]:
     return [
-        Wanted(r.record, (Finding(r.reason, IDENTITY.name, IDENTITY.region, "missing", fixable=True),))
+        Wanted(
+            r.record, (Finding.about(IdentityKey(IDENTITY.region, IDENTITY.name), r.reason, "missing", fixable=True),)
+        )
         for r in REQUIRED
     ]
 
@@ -122,9 +132,9 @@ def test_given_any_zone_when_the_plan_is_applied_then_nothing_is_lost_or_doubled
         old = held.get((name, "TXT"))
         new = after.get((name, "TXT"))
         for kind, test in (("SPF", looks_like_spf), ("DMARC", looks_like_dmarc)):
-            before, now = count(old.values if old else (), test), count(new.values if new else (), test)
+            had, has = count(old.values if old else (), test), count(new.values if new else (), test)
             # A record of a kind is only ever added where there was none of that kind.
-            assert now == before or (before == 0 and now == 1), f"{kind} records at {name}: {before} -> {now}"
+            assert has == had or (had == 0 and has == 1), f"{kind} records at {name}: {had} -> {has}"
     replanned, _ = plan_zone(ZONE, ZoneView(ZONE, records=after), wanted(), ttl=1800)
     assert replanned == []
 

@@ -9,8 +9,6 @@ from hypothesis import strategies as st
 from core.rules.records import route53_txt
 from core.rules.spf import is_spf_record, looks_like_spf, parse_spf, spf_records
 
-pytestmark = pytest.mark.disable_socket
-
 SES = "v=spf1 include:amazonses.com ~all"
 
 

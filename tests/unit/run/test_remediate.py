@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-import pytest
-
 from core.kernel.errors import AwsError
-from core.kernel.models import Change, Code, Finding, Placement, Record, RecordSet, Zone, ZoneView
+from core.kernel.models import Change, Code, Finding, IdentityKey, Placement, Record, RecordSet, Zone, ZoneView
 from core.run.remediate import remediate
 
-pytestmark = pytest.mark.disable_socket
-
 ZONE = Zone("Z1", "example.com", private=False)
+A = IdentityKey("eu-west-1", "a.example.com")
 
 
 @dataclass
@@ -41,7 +38,9 @@ class FlakyZone:
 
 def missing(identity: str, name: str, value: str) -> Finding:
     record = Record(name, "CNAME", (value,))
-    return Finding(Code.DKIM_RECORD_MISSING, identity, "eu-west-1", "missing", fixable=True, records=(record,))
+    return Finding.about(
+        IdentityKey("eu-west-1", identity), Code.DKIM_RECORD_MISSING, "missing", fixable=True, records=(record,)
+    )
 
 
 def test_given_iam_denial_then_a_later_failure_when_applied_then_what_was_written_counts_as_written():
@@ -78,3 +77,53 @@ def test_given_no_time_left_when_applying_then_nothing_is_written_and_each_ident
     assert writer.calls == 0
     assert result.changes == []
     assert ["time budget" in f.message for f in result.failures] == [True]
+
+
+def test_given_an_unverified_identity_when_its_dkim_records_are_written_then_both_findings_read_fixed():
+    record = Record("t1._domainkey.a.example.com", "CNAME", ("t1.dkim.amazonses.com",))
+    dkim = Finding.about(A, Code.DKIM_RECORD_MISSING, "missing", fixable=True, records=(record,))
+    unverified = Finding.about(
+        A,
+        Code.IDENTITY_NOT_VERIFIED,
+        "pending",
+        fixable=True,
+        records=(record,),
+    )
+    writer = FlakyZone(fail_on=0)
+
+    result = remediate(
+        [unverified, dkim], Placement({dkim.key: ZONE}, {ZONE: ZoneView(ZONE)}), writer, ttl=300, dry_run=False
+    )
+
+    assert [(c.name, c.reason) for c in result.changes] == [(record.name, Code.DKIM_RECORD_MISSING)]
+    assert [f.fixed for f in result.mark_fixed([unverified, dkim])] == [True, True]
+
+
+def test_given_a_finding_with_a_record_nothing_planned_when_marked_then_it_is_not_fixed():
+    written = Record("t1._domainkey.a.example.com", "CNAME", ("t1.dkim.amazonses.com",))
+    elsewhere = Record("t2._domainkey.a.example.com", "CNAME", ("t2.dkim.amazonses.com",))
+    dkim = Finding.about(A, Code.DKIM_RECORD_MISSING, "missing", fixable=True, records=(written,))
+    unverified = Finding.about(
+        A,
+        Code.IDENTITY_NOT_VERIFIED,
+        "pending",
+        fixable=True,
+        records=(written, elsewhere),
+    )
+
+    result = remediate(
+        [dkim, unverified], Placement({dkim.key: ZONE}, {ZONE: ZoneView(ZONE)}), FlakyZone(0), ttl=300, dry_run=False
+    )
+
+    assert [f.fixed for f in result.mark_fixed([dkim, unverified])] == [True, False]
+
+
+def test_given_a_dry_run_when_marked_then_nothing_is_fixed():
+    finding = missing("a.example.com", "t1._domainkey.a.example.com", "t1.dkim.amazonses.com")
+
+    result = remediate(
+        [finding], Placement({finding.key: ZONE}, {ZONE: ZoneView(ZONE)}), FlakyZone(0), ttl=300, dry_run=True
+    )
+
+    assert [c.applied for c in result.changes] == [False]
+    assert result.mark_fixed([finding]) == [finding]

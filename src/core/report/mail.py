@@ -1,0 +1,94 @@
+"""The email body of one notification part: the run summary first, then the part's findings worst first under their
+topic, with every record labelled by role, then the changes, then what did not fit."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from core.kernel.models import CATALOGUE, Change, Code, Finding, RunError
+from core.report.digest import Digest, Part, headline, plural, tally_text
+from core.report.text import affected, record_line, value_text
+
+FINDING_MAX_BYTES = 16_384  # one finding's text; beyond this it is cut, visibly
+RECHECK = "Re-check one identity: ses-guard audit --identity <name> [--region <region>]"
+
+
+def email(digest: Digest, part: Part) -> str:
+    lines = summary_lines(digest, part)
+    if part.errors:
+        lines += ["", "ERRORS (the audit could not finish these):", *(error_line(e) for e in part.errors)]
+    for i, (topic, group) in enumerate(groupby(part.findings, lambda f: f.topic)):
+        lines += ["", topic_header(topic, continued=i == 0 and part.k > 1)]
+        lines += [line for finding in group for line in finding_lines(finding)]
+    if part.changes:
+        heading = "CHANGES PLANNED (dry run, nothing changed):" if digest.summary.dry_run else "CHANGES MADE:"
+        lines += ["", heading, *(change_line(c) for c in part.changes)]
+    if part.empty() and part.k == 1 and not digest.left_out:
+        lines += ["", "Nothing to report: every audited identity passed the checks at this threshold."]
+    if part.last and digest.left_out:
+        lines += ["", left_out_line(digest)]
+    lines += ["", RECHECK]
+    return "\n".join(lines) + "\n"
+
+
+def summary_lines(digest: Digest, part: Part) -> list[str]:
+    s = digest.summary
+    lines = [headline(digest, part) + ".", f"Run {s.run_id} in {', '.join(s.regions) or 'no region'}."]
+    if s.report:
+        lines.append(f"Full report: {s.report}")
+    if digest.by_code:
+        lines += ["", "By code:", *(_code_line(code, count) for code, count in digest.by_code)]
+    if digest.worst:
+        lines += ["Worst identities:", *(f"  {key.name} ({key.region}): {tally_text(t)}" for key, t in digest.worst)]
+    if digest.hidden:
+        lines.append(f"{plural(digest.hidden, 'finding')} below {digest.min_severity.value} counted but not listed.")
+    return lines
+
+
+def _code_line(code: Code, count: int) -> str:
+    return f"  {CATALOGUE[code].severity.value:<6} {code.value:<26} {count}"
+
+
+def left_out_line(digest: Digest) -> str:
+    where = (
+        f"every one is in the full report: {digest.summary.report}"
+        if digest.summary.report
+        else "run `ses-guard audit` (add --json for JSON) to list every one"
+    )
+    return f"NOT LISTED: {digest.left_out.text()} did not fit in these messages; {where}"
+
+
+def topic_header(topic: str, continued: bool) -> str:
+    return f"== {topic}{' (continued)' if continued else ''} =="
+
+
+def finding_lines(finding: Finding) -> list[str]:
+    fixed = " - fixed in this run" if finding.fixed else ""
+    lines = [f"  [{finding.severity.value}] {finding.code.value} ({where(finding)}){fixed}", f"    {finding.message}"]
+    lines += [f"    {record_line(finding, r)}" for r in finding.records]
+    text = "\n".join(lines)
+    size = len(text.encode())
+    if size > FINDING_MAX_BYTES:
+        cut = text.encode()[:FINDING_MAX_BYTES].decode("utf-8", "ignore")
+        lines = [cut, f"    [cut: this finding's text is {size} bytes; see the JSON body or the CLI]"]
+    return lines
+
+
+def where(finding: Finding) -> str:
+    """The region of a finding about one identity; the identities a shared finding affects."""
+    return f"affects {affected(finding)}" if finding.subject else finding.region
+
+
+def change_line(change: Change) -> str:
+    state = "applied" if change.applied else "not applied"
+    if not change.zone_id:  # an SES-side change
+        return f"  {change.action} {change.name}: {' '.join(change.values)} (for {change.reason.value}, {state})"
+    values = " | ".join(value_text("", v) for v in change.values)  # Route 53 form: TXT values come quoted
+    return (
+        f"  {change.action} {change.name} {change.type} {values}"
+        f" (TTL {change.ttl}, zone {change.zone_name}, for {change.reason.value}, {state})"
+    )
+
+
+def error_line(error: RunError) -> str:
+    return f"  {error}"
