@@ -22,6 +22,8 @@ from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.route53.exceptions import ResourceRecordAlreadyExists
 from moto.route53.models import Route53Backend
+from moto.securityhub.exceptions import SecurityHubClientError
+from moto.securityhub.models import SecurityHubBackend
 from moto.ses.exceptions import InvalidParameterValue
 from moto.ses.models import EmailIdentity, SESBackend, ses_backends
 from moto.sesv2 import urls as sesv2_urls
@@ -272,6 +274,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
         raising=False,
     )
     _install_route53(monkeypatch)
+    _install_securityhub(monkeypatch)
 
 
 def seed_identity(
@@ -422,4 +425,67 @@ def _install_route53(monkeypatch: pytest.MonkeyPatch) -> None:
         Route53Backend,
         "change_resource_record_sets",
         _change_resource_record_sets_faithful(Route53Backend.change_resource_record_sets),
+    )
+
+
+# --- Security Hub ---------------------------------------------------------------------------------------------------
+
+ASFF_REQUIRED = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt", "UpdatedAt",
+                 "Severity", "Title", "Description", "Resources")  # fmt: skip
+FINDINGS_PER_IMPORT = 100
+FINDING_BYTES = 240 * 1024
+
+
+def _asff_problem(backend: SecurityHubBackend, finding: dict[str, Any]) -> str:
+    """Why Security Hub would refuse one finding, or "" when it takes it."""
+    missing = [name for name in ASFF_REQUIRED if finding.get(name) in (None, "", [])]
+    if missing:
+        return f"Finding is missing required attributes: {', '.join(missing)}"
+    if len(json.dumps(finding).encode()) > FINDING_BYTES:
+        return "Finding size exceeds 240 KB"
+    if len(finding["Title"]) > 256 or len(finding["Description"]) > 1024:
+        return "Title is limited to 256 characters and Description to 1024"
+    if len(finding["Resources"]) > 32:
+        return "Resources holds at most 32 resources"
+    default = f"arn:aws:securityhub:{backend.region_name}:{backend.account_id}:product/{backend.account_id}/default"
+    if finding["ProductArn"] == default and finding["AwsAccountId"] != backend.account_id:
+        return f"AwsAccountId must be the caller's account {backend.account_id} with the default product ARN"
+    return ""
+
+
+def _batch_import_findings_checked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def batch_import_findings(self: SecurityHubBackend, findings: list[dict[str, Any]]) -> Any:
+        """Security Hub CSPM BatchImportFindings refuses what real Security Hub refuses.
+
+        https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchImportFindings.html: at most 100 findings
+        per request; each at most 240 KB; with the account's default product ARN the caller's account must be the
+        finding's AwsAccountId; InvalidAccessException when the account has not enabled Security Hub.
+        https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_AwsSecurityFinding.html: the required attributes
+        (SchemaVersion … Resources), Title up to 256 and Description up to 1024 characters; ASFF Resources up to 32.
+        The reference names no error code for a refused finding; this reports it in FailedFindings as InvalidInput,
+        as moto does for the one rule it checks (Resources not empty). moto accepts any number of findings, of any
+        shape, without Security Hub enabled.
+        """
+        if not self.enabled:
+            raise SecurityHubClientError(
+                "InvalidAccessException", f"Account {self.account_id} is not subscribed to AWS Security Hub"
+            )
+        if len(findings) > FINDINGS_PER_IMPORT:
+            raise SecurityHubClientError(
+                "InvalidInputException", f"Findings holds at most {FINDINGS_PER_IMPORT} findings, not {len(findings)}"
+            )
+        refused = [(f, problem) for f in findings if (problem := _asff_problem(self, f))]
+        accepted = [f for f in findings if not _asff_problem(self, f)]
+        failed_count, success_count, failed = original(self, accepted) if accepted else (0, 0, [])
+        failed += [{"Id": f.get("Id", ""), "ErrorCode": "InvalidInput", "ErrorMessage": p} for f, p in refused]
+        return failed_count + len(refused), success_count, failed
+
+    return batch_import_findings
+
+
+def _install_securityhub(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        SecurityHubBackend,
+        "batch_import_findings",
+        _batch_import_findings_checked(SecurityHubBackend.batch_import_findings),
     )

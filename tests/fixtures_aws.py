@@ -33,7 +33,7 @@ from tests import fidelity
 REGION = "eu-west-1"
 _CREDENTIAL = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 # Signing names whose calls are REST (the operation is in method + path), mapped to their botocore model.
-_REST_APIS = {"ses": "sesv2", "route53": "route53"}
+_REST_APIS = {"ses": "sesv2", "route53": "route53", "securityhub": "securityhub"}
 _ERROR_NAMESPACES = {
     "ses": "http://ses.amazonaws.com/doc/2010-12-01/",
     "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
@@ -162,7 +162,7 @@ def _s3_object_operation(environ: Environ, method: str, path: str) -> str:
 
 
 def _error_response(api: str, fault: Fault, start_response: StartResponse) -> list[bytes]:
-    if api == "sesv2":
+    if api in ("sesv2", "securityhub"):  # REST-JSON: the code travels in a header
         body = json.dumps({"message": fault.message}).encode()
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", fault.code)]
     else:

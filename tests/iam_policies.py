@@ -74,28 +74,80 @@ def _branches(value: Any) -> list[Any]:
     return [value]
 
 
+# Parameters whose default means "off" (empty): where a policy uses one, it is linted with a value of this shape.
+EXAMPLES = {"Suppressions": "s3://ses-guard-rules/config/suppressions.yaml"}
+_NO_VALUE = object()  # what !Ref AWS::NoValue leaves: the key or list item disappears
+
+
 def concrete(value: Any, parameters: dict[str, Any]) -> Any:
     """`value` with every intrinsic replaced by an example of what CloudFormation would put there."""
+    values = {name: str(p.get("Default", "example")) for name, p in parameters.items()}
+    values.update({name: example for name, example in EXAMPLES.items() if name in parameters})
+    return _resolve(value, values, {})
+
+
+def function_policies(template: dict[str, Any], overrides: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The audit function's policy documents as CloudFormation deploys them with these parameter values (the
+    others at their defaults): conditions decided, each !If reduced to its branch, intrinsics made concrete."""
+    values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    values.update(overrides or {})
+    conditions: dict[str, bool] = {}
+    for name, expression in template.get("Conditions", {}).items():  # a condition may use those before it
+        conditions[name] = bool(_resolve(expression, values, conditions))
+    [function] = [r for r in template["Resources"].values() if r.get("Type") == "AWS::Serverless::Function"]
+    resolved = _resolve(function["Properties"].get("Policies", []), values, conditions)
+    return [document for document in resolved if isinstance(document, dict)]
+
+
+def _resolve(value: Any, values: dict[str, str], conditions: dict[str, bool]) -> Any:
     if isinstance(value, list):
-        return [concrete(v, parameters) for v in value]
+        items = [_resolve(v, values, conditions) for v in value]
+        return [item for item in items if item is not _NO_VALUE]
     if not isinstance(value, dict):
         return value
-    if "Ref" in value:
-        return _ref(value["Ref"], parameters)
-    if "Fn::Sub" in value:
-        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
-        return re.sub(r"\$\{([^}]+)\}", lambda m: str(_ref(m.group(1), parameters)), text)
-    if "Fn::GetAtt" in value:
-        return _arn(value["Fn::GetAtt"][0])
-    return {k: concrete(v, parameters) for k, v in value.items()}
+    if len(value) == 1:
+        [(key, argument)] = value.items()
+        function = _FUNCTIONS.get(key)
+        if function is not None and (key != "Condition" or isinstance(argument, str)):  # not a statement's Condition
+            return function(argument, values, conditions)
+    resolved = {k: _resolve(v, values, conditions) for k, v in value.items()}
+    return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
 
-def _ref(name: str, parameters: dict[str, Any]) -> Any:
+def _sub(argument: Any, values: dict[str, str], conditions: dict[str, bool]) -> str:
+    text, variables = (argument, {}) if isinstance(argument, str) else argument
+    local = {name: str(_resolve(v, values, conditions)) for name, v in variables.items()}
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return local[name] if name in local else str(_ref(name, values))
+
+    return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+_Function = Any  # (argument, values, conditions) -> resolved value
+_FUNCTIONS: dict[str, _Function] = {
+    "Ref": lambda a, v, c: _NO_VALUE if a == "AWS::NoValue" else _ref(a, v),
+    "Fn::Sub": _sub,
+    "Fn::GetAtt": lambda a, v, c: _arn(".".join(a)),
+    "Fn::If": lambda a, v, c: _resolve(a[1] if c[a[0]] else a[2], v, c),
+    "Fn::Select": lambda a, v, c: _resolve(a[1], v, c)[int(a[0])],
+    "Fn::Split": lambda a, v, c: str(_resolve(a[1], v, c)).split(a[0]),
+    "Fn::Join": lambda a, v, c: a[0].join(str(x) for x in _resolve(a[1], v, c)),
+    "Fn::Equals": lambda a, v, c: _resolve(a[0], v, c) == _resolve(a[1], v, c),
+    "Fn::Not": lambda a, v, c: not _resolve(a[0], v, c),
+    "Fn::And": lambda a, v, c: all(_resolve(x, v, c) for x in a),
+    "Fn::Or": lambda a, v, c: any(_resolve(x, v, c) for x in a),
+    "Condition": lambda a, v, c: c[a],
+}
+
+
+def _ref(name: str, values: dict[str, str]) -> Any:
     pseudo = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::StackName": "ses-guard"}
     if name in pseudo:
         return pseudo[name]
-    if name in parameters:
-        return str(parameters[name].get("Default", "example"))
+    if name in values:
+        return values[name]
     return _arn(name)
 
 

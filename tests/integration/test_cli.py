@@ -64,7 +64,8 @@ def test_given_an_account_when_audited_with_json_then_the_summary_is_the_full_re
     summary = json.loads(out)
     assert (status, err) == (0, "")
     assert set(summary) == {
-        "run_id", "dry_run", "regions", "identities_audited", "report", "identities", "findings", "changes", "errors"
+        "run_id", "dry_run", "regions", "identities_audited", "report", "identities", "findings", "changes", "errors",
+        "resolved", "expired_suppressions", "digest",
     }  # fmt: skip
     found = {(i["identity"], i["region"], f["code"]) for f in summary["findings"] for i in f["identities"]}
     expected = {(name, region, code) for (name, region), codes in scenario.EXPECTED.items() for code in codes}

@@ -51,6 +51,15 @@ class CountedLookups:
     def reports(self):
         return self._wiring.reports()
 
+    def state(self, scope: str):
+        return self._wiring.state(scope)
+
+    def now(self):
+        return self._wiring.now()
+
+    def suppressions(self):
+        return self._wiring.suppressions()
+
     def dns(self):
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from core.kernel.events import RunRequest, parse_event
 from core.kernel.settings import Settings
-from tests.iam_policies import load_template, policy_documents
+from tests.iam_policies import ACCOUNT, REGION, function_policies, load_template, policy_documents
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_PROVIDED = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # set by the Lambda runtime, never by the template
@@ -195,6 +196,8 @@ def test_given_ses_writes_then_each_is_granted_only_under_its_opt_in_condition(f
     assert optional == {
         "ConfigureMailFromOn": ["ses:SetIdentityMailFromDomain"],
         "UpgradeDkimKeysOn": ["ses:PutEmailIdentityDkimSigningAttributes"],
+        "HasSuppressions": ["s3:GetObject"],
+        "SecurityHubOn": ["securityhub:BatchImportFindings"],
     }
     assert all(entry["Fn::If"][2] == {"Ref": "AWS::NoValue"} for entry in function["Policies"][1:])
 
@@ -290,21 +293,96 @@ def test_given_the_report_bucket_then_its_policy_refuses_every_request_without_t
     ]
 
 
-def test_given_the_report_store_then_the_function_may_only_put_objects_under_reports(template: dict[str, Any]) -> None:
-    grants = [
-        (where, s)
-        for where, s in identity_statements(template)
-        if s["Effect"] == "Allow" and any(a.startswith("s3:") for a in actions(s))
-    ]
+BUCKET_ARN = "arn:aws:s3:::ses-guard-reportbucket"  # what tests/iam_policies.py makes of ReportBucket.Arn
+SUPPRESSIONS = "s3://team-config/ses-guard/suppressions.yaml"
 
-    assert grants == [
-        (
-            "AuditFunction.Policies[0]",
-            {
-                "Sid": "StoreReports",
-                "Effect": "Allow",
-                "Action": "s3:PutObject",
-                "Resource": {"Fn::Sub": "${ReportBucket.Arn}/reports/*"},
-            },
-        )
-    ]
+
+def granted(template: dict[str, Any], **parameters: str) -> dict[str, set[str]]:
+    """action -> the resources it is allowed on, in the function's policies as deployed with these parameters."""
+    grants: dict[str, set[str]] = {}
+    for document in function_policies(template, parameters):
+        for statement in statements(document):
+            assert statement["Effect"] == "Allow"
+            resources = statement["Resource"]
+            for action in actions(statement):
+                grants.setdefault(action, set()).update([resources] if isinstance(resources, str) else resources)
+    return grants
+
+
+def test_given_the_report_bucket_then_the_function_writes_reports_and_reads_and_writes_only_its_state(
+    template: dict[str, Any],
+) -> None:
+    s3 = {action: where for action, where in granted(template).items() if action.startswith("s3:")}
+
+    assert s3 == {
+        "s3:PutObject": {f"{BUCKET_ARN}/reports/*", f"{BUCKET_ARN}/state/*"},
+        "s3:GetObject": {f"{BUCKET_ARN}/state/*"},
+        # Listing lets S3 answer NoSuchKey for a first run's missing state instead of AccessDenied.
+        "s3:ListBucket": {BUCKET_ARN},
+    }
+
+
+def test_given_the_report_bucket_then_the_lifecycle_never_expires_the_state(template: dict[str, Any]) -> None:
+    rules = template["Resources"]["ReportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+
+    assert all(rule["Prefix"] == "reports/" for rule in rules)
+
+
+@pytest.mark.parametrize(
+    ("suppressions", "security_hub"),
+    [("", "false"), (SUPPRESSIONS, "false"), ("", "true"), (SUPPRESSIONS, "true")],
+)
+def test_given_each_combination_of_exports_and_suppressions_then_the_function_gets_exactly_what_it_asks_for(
+    template: dict[str, Any], suppressions: str, security_hub: str
+) -> None:
+    grants = granted(template, Suppressions=suppressions, SecurityHub=security_hub)
+
+    reads = grants["s3:GetObject"] - {f"{BUCKET_ARN}/state/*"}
+    assert reads == ({"arn:aws:s3:::team-config/ses-guard/suppressions.yaml"} if suppressions else set())
+    product = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
+    assert grants.get("securityhub:BatchImportFindings") == ({product} if security_hub == "true" else None)
+    assert not [a for a in grants if a.startswith("securityhub:") and a != "securityhub:BatchImportFindings"]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "variable", "default", "allowed"),
+    [
+        ("NotifyOn", "NOTIFY_ON", "changes", ["changes", "all"]),
+        ("SecurityHub", "SECURITY_HUB", "false", ["true", "false"]),
+    ],
+)
+def test_given_the_new_choices_then_each_parameter_offers_what_its_setting_accepts(
+    template: dict[str, Any], function: dict[str, Any], parameter: str, variable: str, default: str, allowed: list[str]
+) -> None:
+    declared = template["Parameters"][parameter]
+
+    assert (declared["Default"], declared["AllowedValues"]) == (default, allowed)
+    assert function["Environment"]["Variables"][variable] == {"Ref": parameter}
+    for value in allowed:
+        Settings.from_env({"AWS_REGION": REGION, variable: value})  # raises ConfigError for a value it refuses
+
+
+def test_given_digest_days_then_the_parameter_has_the_settings_range(template: dict[str, Any]) -> None:
+    declared = template["Parameters"]["DigestDays"]
+
+    assert (declared["Type"], declared["Default"], declared["MinValue"], declared["MaxValue"]) == ("Number", 7, 0, 365)
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        (SUPPRESSIONS, True),
+        ("s3://b-1.example/k", True),
+        ("s3://bucket", False),  # no key
+        ("s3://bucket/", False),
+        ("/etc/ses-guard/suppressions.yaml", False),  # a local path means nothing to the function
+        ("s3://Bucket/key", False),
+    ],
+)
+def test_given_a_suppressions_location_then_the_parameter_takes_only_an_s3_object(
+    template: dict[str, Any], value: str, accepted: bool
+) -> None:
+    pattern = template["Parameters"]["Suppressions"]["AllowedPattern"]
+
+    assert bool(re.fullmatch(pattern, value)) is accepted

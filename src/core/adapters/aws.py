@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
 
 
 @contextmanager
@@ -59,6 +60,7 @@ class Clients:
     route53: Route53Client
     sns: SNSClient
     s3: S3Client
+    sts: STSClient
 
     @classmethod
     def for_region(cls, session: boto3.session.Session, region: str, config: Config | None = None) -> Clients:
@@ -70,6 +72,7 @@ class Clients:
             route53=session.client("route53", region_name=region, config=config),
             sns=session.client("sns", region_name=region, config=config),
             s3=session.client("s3", region_name=region, config=config),
+            sts=session.client("sts", region_name=region, config=config),
         )
 
 
@@ -80,3 +83,9 @@ def ses_regions(session: boto3.session.Session) -> list[str]:
     caller reports for that region rather than treating as fatal.
     """
     return sorted(session.get_available_regions("sesv2"))
+
+
+def account_id(client: STSClient) -> str:
+    """The account the credentials belong to; GetCallerIdentity needs no permission."""
+    with translated("sts", "GetCallerIdentity"):
+        return str(client.get_caller_identity()["Account"])

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 
-from core.adapters.aws import Clients, boto_config, ses_regions
+from core.adapters.aws import Clients, account_id, boto_config, ses_regions
 from core.adapters.dns import DnsClient, make_resolver
 from core.adapters.reports import S3Reports
 from core.adapters.route53 import Route53Zones
+from core.adapters.securityhub import SecurityHubExport, SecurityHubImporter
 from core.adapters.ses import Pacer, SesRegion
 from core.adapters.sns import SnsPublisher
+from core.adapters.state import PREFIX as STATE_PREFIX
+from core.adapters.state import FileState, S3State, UnavailableState
+from core.adapters.suppressions import FileSuppressions, S3Suppressions
+from core.kernel.errors import SesGuardError
 from core.kernel.models import RunSummary
 from core.kernel.settings import Settings
+from core.report.asff import Hub
 from core.report.html import render_html
 from core.report.notify import render
 
@@ -21,8 +29,20 @@ from core.report.notify import render
 class AwsWiring:
     """One per run: the DNS cache and the per-region pacers must not outlive it, nor be shared between runs."""
 
-    def __init__(self, settings: Settings, session: boto3.session.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        session: boto3.session.Session | None = None,
+        *,
+        state_file: Path | None = None,
+        bucket_state: bool = True,
+    ) -> None:
+        """`state_file`: keep the run's memory in this local file (the CLI's --state). Otherwise it lives in the
+        report bucket unless `bucket_state` is False (the CLI remembers only when asked)."""
         self._settings = settings
+        self._state_file = state_file
+        self._bucket_state = bucket_state
+        self._account = ""
         self._session = session or boto3.session.Session()
         self._config = boto_config()
         self._clients: dict[str, Clients] = {}
@@ -64,10 +84,49 @@ class AwsWiring:
     def all_regions(self) -> list[str]:
         return ses_regions(self._session)
 
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def account(self) -> str:
+        if not self._account:
+            self._account = account_id(self.clients(self.home_region()).sts)
+        return self._account
+
+    def state(self, scope: str) -> S3State | FileState | UnavailableState | None:
+        """A local file when one was named (the CLI's --state), else the report bucket, else no memory."""
+        if self._state_file is not None:
+            return FileState(self._state_file)
+        bucket = self._settings.report_bucket
+        if not bucket or not self._bucket_state:
+            return None
+        try:
+            account = self.account()
+        except SesGuardError as err:
+            # The state is per account; not knowing which is a state error of this run, never a failed run.
+            return UnavailableState(f"s3://{bucket}/{STATE_PREFIX}/", err)
+        key = f"{STATE_PREFIX}/{account}/{scope}.json"
+        return S3State(self.clients(self.home_region()).s3, bucket, key)
+
+    def exporter(self) -> SecurityHubExport:
+        """Security Hub in the function's own region: findings keep their Id only within one hub, so every run must
+        import into the same one for a re-import to overwrite rather than duplicate."""
+        region = self.home_region()
+        client = self._session.client("securityhub", region_name=region, config=self._config)
+        hub = Hub(self._session.get_partition_for_region(region), region, self.account())
+        return SecurityHubExport(SecurityHubImporter(client), hub)
+
     def reports(self) -> S3Reports | None:
         if not self._settings.report_bucket:
             return None
         return S3Reports(self.clients(self.home_region()).s3, self._settings.report_bucket, html=render_html)
+
+    def suppressions(self) -> S3Suppressions | FileSuppressions | None:
+        location = self._settings.suppressions
+        if not location:
+            return None
+        if location.startswith("s3://"):
+            return S3Suppressions(self.clients(self.home_region()).s3, location, self.account)
+        return FileSuppressions(Path(location), self.account)
 
 
 class SnsNotifier:
@@ -81,11 +140,15 @@ class SnsNotifier:
     def target(self) -> str:
         return self._settings.findings_topic_arn
 
-    def notify(self, summary: RunSummary) -> None:
+    def notify(self, summary: RunSummary) -> bool:
         topic = self._settings.findings_topic_arn
         notifications = render(
-            summary, min_severity=self._settings.notify_min_severity, always=self._settings.notify_always
+            summary,
+            min_severity=self._settings.notify_min_severity,
+            always=self._settings.notify_always,
+            notify_on=self._settings.notify_on,
         )
         if notifications:
             region = topic.split(":")[3]
             SnsPublisher(self._wiring.clients(region).sns, topic).publish(notifications)
+        return bool(notifications)

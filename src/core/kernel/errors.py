@@ -21,3 +21,7 @@ class AwsError(SesGuardError):
         self.service = service
         self.operation = operation
         self.code = code
+
+
+class ConflictError(SesGuardError):
+    """A conditional write lost to another writer: the stored object changed since it was read."""

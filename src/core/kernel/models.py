@@ -178,6 +178,20 @@ class Record:
         return {"name": self.name, "type": self.type, "values": list(self.values), "role": self.role}
 
 
+Status = Literal["new", "open"]
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Why a finding is accepted for now, from the SUPPRESSIONS file: a suppressed finding is listed, not notified."""
+
+    reason: str
+    expires: str  # ISO date; the rule stops matching after it
+
+    def to_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "expires": self.expires}
+
+
 @dataclass(frozen=True)
 class Finding:
     """One root cause, and every identity it affects.
@@ -194,6 +208,9 @@ class Finding:
     fixable: bool = False
     records: tuple[Record, ...] = ()
     fixed: bool = False  # remediation created every record this finding requires, in this run
+    status: Status = "new"  # new: not open in the last run's state; open: it was
+    first_seen: str = ""  # ISO time of the first run that saw it (this run's when it is new)
+    suppressed: Suppression | None = None
     # The catalogue owns severities, so a finding can never disagree with the documented one.
     severity: Severity = field(init=False)
 
@@ -248,6 +265,31 @@ class Finding:
             "fixable": self.fixable,
             "fixed": self.fixed,
             "records": [r.to_dict() for r in self.records],
+            "status": self.status,
+            "first_seen": self.first_seen,
+            "suppressed": self.suppressed.to_dict() if self.suppressed else None,
+        }
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A finding open in the last run's state and gone now."""
+
+    id: str
+    code: Code
+    subject: str
+    severity: Severity
+    first_seen: str
+    last_seen: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "code": self.code.value,
+            "subject": self.subject,
+            "severity": self.severity.value,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
         }
 
 
@@ -292,7 +334,9 @@ class Change:
         return data
 
 
-ErrorScope = Literal["region", "route53", "zone", "run", "report", "notification"]
+ErrorScope = Literal[
+    "region", "route53", "zone", "run", "report", "notification", "state", "suppressions", "security_hub"
+]
 
 
 @dataclass(frozen=True)
@@ -322,6 +366,13 @@ class RunSummary:
     report: str = ""  # where the full report was stored (an s3:// URI), "" when it was not
     changes: list[Change] = field(default_factory=list)
     errors: list[RunError] = field(default_factory=list)
+    resolved: list[Resolved] = field(default_factory=list)
+    expired_suppressions: list[str] = field(default_factory=list)  # rules whose date has passed, described
+    digest: bool = False  # this run's notification is the periodic digest of everything open
+
+    @property
+    def new(self) -> list[Finding]:
+        return [f for f in self.findings if f.status == "new" and f.suppressed is None]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -334,6 +385,9 @@ class RunSummary:
             "findings": [f.to_dict() for f in self.findings],
             "changes": [c.to_dict() for c in self.changes],
             "errors": [e.to_dict() for e in self.errors],
+            "resolved": [r.to_dict() for r in self.resolved],
+            "expired_suppressions": list(self.expired_suppressions),
+            "digest": self.digest,
         }
 
 

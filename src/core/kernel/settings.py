@@ -41,6 +41,10 @@ class Settings:
     upgrade_dkim_keys: bool = False
     notify_min_severity: Severity = Severity.LOW
     notify_always: bool = False
+    notify_on: str = "changes"  # changes: only what changed since the last run; all: every finding, every run
+    digest_days: int = 7  # a digest of everything open once per this many days; 0: never
+    suppressions: str = ""  # a YAML file of accepted findings: a local path, or s3://bucket/key
+    security_hub: bool = False  # export findings to Security Hub as ASFF
     ses_max_rps: float = 1.0
     dns_timeout: float = 5.0
     dns_concurrency: int = 16
@@ -75,6 +79,10 @@ class Settings:
                 )
             ),
             notify_always=_bool("NOTIFY_ALWAYS", env.get("NOTIFY_ALWAYS", "")),
+            notify_on=_choice("NOTIFY_ON", env.get("NOTIFY_ON", "changes") or "changes", ("changes", "all")),
+            digest_days=int(_number("DIGEST_DAYS", env.get("DIGEST_DAYS", "7") or "7", 0, 365, integer=True)),
+            suppressions=_suppressions(env.get("SUPPRESSIONS", "")),
+            security_hub=_bool("SECURITY_HUB", env.get("SECURITY_HUB", "")),
             ses_max_rps=_number("SES_MAX_RPS", env.get("SES_MAX_RPS", "1"), 0.01, 1000),
             dns_timeout=_number("DNS_TIMEOUT", env.get("DNS_TIMEOUT", "5"), 0.1, 60),
             dns_concurrency=int(_number("DNS_CONCURRENCY", env.get("DNS_CONCURRENCY", "16"), 1, 256, integer=True)),
@@ -168,6 +176,15 @@ def _topic_arn(raw: str) -> str:
     value = raw.strip()
     if value and not re.match(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$", value):
         raise ConfigError(f"FINDINGS_TOPIC_ARN: {raw!r} is not an SNS topic ARN")
+    return value
+
+
+def _suppressions(raw: str) -> str:
+    value = raw.strip()
+    if value.startswith("s3://"):
+        bucket, _, key = value[5:].partition("/")
+        if not _BUCKET.match(bucket) or not key:
+            raise ConfigError(f"SUPPRESSIONS: {raw!r} is not s3://bucket/key")
     return value
 
 

@@ -24,6 +24,7 @@ def counts(summary: RunSummary) -> dict[str, Any]:
         "by_severity": {s: severities[s] for s in ("HIGH", "MEDIUM", "LOW")},
         "by_code": dict(sorted(Counter(f.code.value for f in summary.findings).items())),
         "fixed": sum(f.fixed for f in summary.findings),
+        "suppressed": sum(f.suppressed is not None for f in summary.findings),
         "changes": len(summary.changes),
         "changes_applied": sum(c.applied for c in summary.changes),
         "errors": len(summary.errors),
@@ -43,6 +44,9 @@ def brief(summary: RunSummary, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
         "findings": [],
         "changes": [],
         "errors": [],
+        "resolved": [],  # open in the last run's state, gone now
+        "expired_suppressions": [],
+        "digest": summary.digest,
     }
     used = _size(result) + 64  # the truncation flag's worst case and separators
     # Findings are already worst first; errors before changes, since they say what the run could not do.
@@ -50,9 +54,11 @@ def brief(summary: RunSummary, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
         ("errors", summary.errors),
         ("findings", summary.findings),
         ("changes", summary.changes),
+        ("resolved", summary.resolved),
+        ("expired_suppressions", summary.expired_suppressions),
     ):
         for item in items:
-            data = item.to_dict()
+            data = item if isinstance(item, str) else item.to_dict()
             size = _size(data) + 1
             if used + size > max_bytes:
                 result["truncated"] = True

@@ -1,12 +1,16 @@
 """The email body of one notification part: the run summary first, then the part's findings worst first under their
-topic, with every record labelled by role, then the changes, then what did not fit."""
+topic, with every record labelled by role, then the changes, then what did not fit.
+
+The changes kind (core.report.digest) leads instead with what is new and what was resolved since the last run, and
+ends with one line counting what is still open and where the full report is.
+"""
 
 from __future__ import annotations
 
 from itertools import groupby
 
-from core.kernel.models import CATALOGUE, Change, Code, Finding, RunError
-from core.report.digest import Digest, Part, headline, plural, tally_text
+from core.kernel.models import CATALOGUE, Change, Code, Finding, Resolved, RunError
+from core.report.digest import Digest, Part, headline, plural, status_note, still_open_text, tally_text, when
 from core.report.text import affected, record_line, value_text
 
 FINDING_MAX_BYTES = 16_384  # one finding's text; beyond this it is cut, visibly
@@ -14,17 +18,29 @@ RECHECK = "Re-check one identity: ses-guard audit --identity <name> [--region <r
 
 
 def email(digest: Digest, part: Part) -> str:
-    lines = summary_lines(digest, part)
+    changes_kind = digest.kind == "changes"
+    lines = _changes_lines(digest, part) if changes_kind else summary_lines(digest, part)
     if part.errors:
         lines += ["", "ERRORS (the audit could not finish these):", *(error_line(e) for e in part.errors)]
+    if changes_kind and part.findings:
+        lines += ["", "NEW since the last run:"]
     for i, (topic, group) in enumerate(groupby(part.findings, lambda f: f.topic)):
         lines += ["", topic_header(topic, continued=i == 0 and part.k > 1)]
-        lines += [line for finding in group for line in finding_lines(finding)]
+        lines += [line for finding in group for line in finding_lines(finding, status_note(finding, digest.kind))]
+    if part.resolved:
+        lines += ["", "RESOLVED since the last run:", *(resolved_line(r) for r in part.resolved)]
     if part.changes:
         heading = "CHANGES PLANNED (dry run, nothing changed):" if digest.summary.dry_run else "CHANGES MADE:"
         lines += ["", heading, *(change_line(c) for c in part.changes)]
     if part.empty() and part.k == 1 and not digest.left_out:
-        lines += ["", "Nothing to report: every audited identity passed the checks at this threshold."]
+        nothing = (
+            "Nothing new or resolved since the last run."
+            if changes_kind
+            else "Nothing to report: every audited identity passed the checks at this threshold."
+        )
+        lines += ["", nothing]
+    if changes_kind:
+        lines += ["", still_open_line(digest)]
     if part.last and digest.left_out:
         lines += ["", left_out_line(digest)]
     lines += ["", RECHECK]
@@ -42,7 +58,42 @@ def summary_lines(digest: Digest, part: Part) -> list[str]:
         lines += ["Worst identities:", *(f"  {key.name} ({key.region}): {tally_text(t)}" for key, t in digest.worst)]
     if digest.hidden:
         lines.append(f"{plural(digest.hidden, 'finding')} below {digest.min_severity.value} counted but not listed.")
+    if digest.suppressed:
+        lines.append(_suppressed_line(digest))
     return lines
+
+
+def _changes_lines(digest: Digest, part: Part) -> list[str]:
+    """The head of a changes message: one line on what changed, where the run looked, and what is not listed."""
+    s = digest.summary
+    lines = [headline(digest, part) + ".", f"Run {s.run_id} in {', '.join(s.regions) or 'no region'}."]
+    if digest.hidden:
+        below = f"{plural(digest.hidden, 'new finding')} below {digest.min_severity.value}"
+        lines.append(f"{below} counted but not listed.")
+    if digest.suppressed:
+        lines.append(_suppressed_line(digest))
+    return lines
+
+
+def _suppressed_line(digest: Digest) -> str:
+    return f"{plural(digest.suppressed, 'finding')} suppressed (accepted for now): neither counted above nor listed."
+
+
+def still_open_line(digest: Digest) -> str:
+    """What the changes kind does not list again, and where it is listed."""
+    where = (
+        f"every one is in the full report: {digest.summary.report}"
+        if digest.summary.report
+        else "run `ses-guard audit` to list every one"
+    )
+    return f"STILL OPEN: {still_open_text(digest)}; {where}"
+
+
+def resolved_line(resolved: Resolved) -> str:
+    return (
+        f"  [{resolved.severity.value}] {resolved.code.value} at {resolved.subject}"
+        f" (first seen {when(resolved.first_seen)}, last seen {when(resolved.last_seen)})"
+    )
 
 
 def _code_line(code: Code, count: int) -> str:
@@ -62,9 +113,12 @@ def topic_header(topic: str, continued: bool) -> str:
     return f"== {topic}{' (continued)' if continued else ''} =="
 
 
-def finding_lines(finding: Finding) -> list[str]:
+def finding_lines(finding: Finding, note: str = "") -> list[str]:
+    """The finding, its message and its records; `note` (new, open since...) follows its code."""
     fixed = " - fixed in this run" if finding.fixed else ""
-    lines = [f"  [{finding.severity.value}] {finding.code.value} ({where(finding)}){fixed}", f"    {finding.message}"]
+    status = f" - {note}" if note else ""
+    head = f"  [{finding.severity.value}] {finding.code.value} ({where(finding)}){status}{fixed}"
+    lines = [head, f"    {finding.message}"]
     lines += [f"    {record_line(finding, r)}" for r in finding.records]
     text = "\n".join(lines)
     size = len(text.encode())

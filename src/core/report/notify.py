@@ -7,8 +7,11 @@ One publish carries per-protocol bodies (`MessageStructure=json`):
 - `default` (SQS, Lambda, HTTP, email-json...): this part's findings in the run-summary JSON shape, with the run's
   counts and whether anything was left out.
 
-Every part leads with the run summary, then lists findings worst first. A run sends at most MAX_PUBLISHES parts;
-what does not fit is counted, and the last part points to the full report.
+What a message lists depends on NOTIFY_ON and on the run's memory (core.report.digest, `Kind`): with `all`, the run
+summary then every finding, worst first; with `changes`, what is new and what was resolved since the last run, then a
+count of what is still open; when a digest is due, the run summary then everything open. Suppressed findings are never
+listed and never make a run worth a message. A run sends at most MAX_PUBLISHES parts; what does not fit is counted,
+and the last part points to the full report.
 
 Pure: no boto3, no clock. Sizes are counted in UTF-8 bytes, as SNS counts them.
 """
@@ -19,20 +22,26 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from core.kernel.models import Change, Finding, RunError, RunSummary, Severity
-from core.report.digest import Digest, LeftOut, Part, headline, ordered, plural
-from core.report.mail import change_line, email, error_line, finding_lines, topic_header
+from core.kernel.models import Change, Finding, Resolved, RunError, RunSummary, Severity
+from core.report.digest import Digest, Item, Kind, LeftOut, Part, headline, ordered, plural, status_note
+from core.report.mail import change_line, email, error_line, finding_lines, resolved_line, topic_header
 from core.report.slack import SLACK_DESCRIPTION_MAX_CHARS, chatbot
 
-__all__ = ["MAX_PUBLISHES", "SLACK_DESCRIPTION_MAX_CHARS", "SNS_MAX_BYTES", "Notification", "render", "should_notify"]
+__all__ = [
+    "MAX_PUBLISHES",
+    "SLACK_DESCRIPTION_MAX_CHARS",
+    "SNS_MAX_BYTES",
+    "Notification",
+    "kind_of",
+    "render",
+    "should_notify",
+]
 
 SNS_MAX_BYTES = 262_144  # Publish: message plus attributes, in bytes
 SUBJECT_MAX_CHARS = 99  # Publish: Subject "must be less than 100 characters", ASCII, no line breaks
 # A run is one message in the channel and a few emails, not dozens: people read the summary and the worst findings,
 # and the full report (or the CLI) has the rest. Three publishes hold about 750 KB, thousands of findings.
 MAX_PUBLISHES = 3
-
-Item = Finding | Change | RunError
 
 
 @dataclass(frozen=True)
@@ -54,30 +63,52 @@ class Notification:
         return _bytes(self.message) + _bytes(self.subject) + attrs
 
 
-def should_notify(summary: RunSummary, *, min_severity: Severity, always: bool) -> bool:
-    """A run is worth a message when it found something at the threshold, changed DNS, or failed somewhere."""
-    return (
-        always
-        or any(f.severity.rank >= min_severity.rank for f in summary.findings)
-        or any(c.applied for c in summary.changes)
-        or bool(summary.errors)
-    )
+def kind_of(summary: RunSummary, notify_on: str) -> Kind:
+    """`all` lists every finding every run; `changes` lists what changed, unless the run is due a digest."""
+    if notify_on == "all":
+        return "all"
+    return "digest" if summary.digest else "changes"
+
+
+def should_notify(summary: RunSummary, *, min_severity: Severity, always: bool, notify_on: str = "all") -> bool:
+    """A run is worth a message when it changed DNS or failed somewhere, and, with NOTIFY_ON=all, when it found
+    something at the threshold; with NOTIFY_ON=changes, when something at the threshold is new or was resolved since
+    the last run, or a digest is due. A suppressed finding never counts."""
+    at_threshold = [f for f in summary.findings if f.suppressed is None and f.severity.rank >= min_severity.rank]
+    if notify_on == "all":
+        found = bool(at_threshold)
+    else:
+        found = (
+            any(f.status == "new" for f in at_threshold)
+            or any(r.severity.rank >= min_severity.rank for r in summary.resolved)
+            or summary.digest
+        )
+    return always or found or any(c.applied for c in summary.changes) or bool(summary.errors)
 
 
 def render(
-    summary: RunSummary, *, min_severity: Severity, always: bool, max_bytes: int = SNS_MAX_BYTES
+    summary: RunSummary,
+    *,
+    min_severity: Severity,
+    always: bool,
+    notify_on: str = "all",
+    max_bytes: int = SNS_MAX_BYTES,
 ) -> list[Notification]:
     """The notifications for one run: none, or up to MAX_PUBLISHES parts ("part k/n"), each within `max_bytes`.
 
-    Findings below `min_severity` are counted, not listed. A listed finding is in at most one part, whole; those that
-    do not fit are counted in every part's JSON and named in the last part. Raises ValueError only when `max_bytes`
-    cannot hold even a notification without findings, whatever the size of the run.
+    `notify_on` is NOTIFY_ON ("changes" or "all"; "all", the rendering from before runs had memory, unless told).
+    Findings below `min_severity` are counted, not listed; suppressed ones are neither. A listed finding or resolved
+    one is in at most one part, whole; those that do not fit are counted in every part's JSON and named in the last
+    part. Raises ValueError only when `max_bytes` cannot hold even a notification without findings, whatever the size
+    of the run.
     """
-    if not should_notify(summary, min_severity=min_severity, always=always):
+    if not should_notify(summary, min_severity=min_severity, always=always, notify_on=notify_on):
         return []
-    digest = Digest.of(summary, min_severity)
-    listed = ordered([f for f in summary.findings if f.severity.rank >= min_severity.rank])
-    items: list[Item] = [*summary.errors, *listed, *summary.changes]
+    kind = kind_of(summary, notify_on)
+    digest = Digest.of(summary, min_severity, kind)
+    shown = digest.new if kind == "changes" else digest.summary.findings
+    listed = ordered([f for f in shown if f.severity.rank >= min_severity.rank])
+    items: list[Item] = [*summary.errors, *listed, *digest.resolved, *summary.changes]
     budget = max_bytes
     for _ in range(8):
         notes = _fit(digest, items, budget)
@@ -102,6 +133,7 @@ def _fit(digest: Digest, items: list[Item], budget: int) -> list[Notification]:
                 findings=tuple(i for i in part if isinstance(i, Finding)),
                 changes=tuple(i for i in part if isinstance(i, Change)),
                 errors=tuple(i for i in part if isinstance(i, RunError)),
+                resolved=tuple(i for i in part if isinstance(i, Resolved)),
             ),
         )
         for k, part in enumerate(parts, 1)
@@ -120,7 +152,7 @@ def _pack(digest: Digest, items: list[Item], budget: int) -> tuple[list[list[Ite
     used = 0
     previous = ""
     for index, item in enumerate(items):
-        cost = _cost(item)
+        cost = _cost(item, digest.kind)
         topic = item.topic if isinstance(item, Finding) else ""
         header = _escaped(topic_header(topic, continued=True)) + 2 if topic else 0
         if cost + header > room:
@@ -150,11 +182,13 @@ def _overhead(digest: Digest, items: list[Item]) -> int:
     return empty + SLACK_DESCRIPTION_MAX_CHARS * 2 + 2_048
 
 
-def _cost(item: Item) -> int:
+def _cost(item: Item, kind: Kind) -> int:
     if isinstance(item, Finding):
-        text = "\n".join(finding_lines(item))
+        text = "\n".join(finding_lines(item, status_note(item, kind)))
     elif isinstance(item, Change):
         text = change_line(item)
+    elif isinstance(item, Resolved):
+        text = resolved_line(item)
     else:
         text = error_line(item)
     inner = json.dumps(item.to_dict(), ensure_ascii=False, separators=(",", ":"))
@@ -186,12 +220,15 @@ def _machine(digest: Digest, part: Part) -> dict[str, Any]:
         "report": s.report,
         "part": part.k,
         "parts": part.n,
+        "kind": digest.kind,
         "min_severity": digest.min_severity.value,
         "findings_below_threshold": digest.hidden,
         "counts": digest.counts,
+        "by_status": digest.by_status(),
         "truncated": bool(digest.left_out),
         "left_out": digest.left_out.to_dict(),
         "findings": [f.to_dict() for f in part.findings],
+        "resolved": [r.to_dict() for r in part.resolved],
         "changes": [c.to_dict() for c in part.changes],
         "errors": [e.to_dict() for e in part.errors],
     }
@@ -206,13 +243,23 @@ def _attributes(digest: Digest, part: Part) -> dict[str, dict[str, str]]:
         "dry_run": {"DataType": "String", "StringValue": "true" if digest.summary.dry_run else "false"},
         "run_id": {"DataType": "String", "StringValue": digest.summary.run_id or "-"},
         "part": {"DataType": "String", "StringValue": f"{part.k}/{part.n}"},
+        "kind": {"DataType": "String", "StringValue": digest.kind},
     }
 
 
 def _subject(digest: Digest, part: Part) -> str:
     s = digest.summary
     high = digest.counts["by_severity"]["HIGH"]
-    text = f"ses-guard: {plural(len(s.findings), 'finding')} ({high} HIGH), {plural(digest.applied, 'change')}"
+    if digest.kind == "changes":
+        new_high = sum(f.severity is Severity.HIGH for f in digest.new)
+        text = f"ses-guard: {len(digest.new)} new ({new_high} HIGH), {len(digest.resolved)} resolved"
+        text += f", {len(digest.still_open)} still open, {plural(digest.applied, 'change')}"
+    elif digest.kind == "digest":
+        open_high = sum(f.severity is Severity.HIGH for f in digest.open)
+        text = f"ses-guard digest: {len(digest.open)} open ({open_high} HIGH), {len(digest.new)} new"
+        text += f", {len(digest.resolved)} resolved, {plural(digest.applied, 'change')}"
+    else:
+        text = f"ses-guard: {plural(len(s.findings), 'finding')} ({high} HIGH), {plural(digest.applied, 'change')}"
     if s.errors:
         text += f", {plural(len(s.errors), 'error')}"
     if s.dry_run:

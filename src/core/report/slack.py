@@ -1,7 +1,8 @@
 """The Slack rendering of one notification part, in AWS Chatbot's custom-notification schema.
 
 Chatbot drops, without a trace, anything that does not follow the schema. Slack shows the run summary first, then as
-many topics as its 3,000 characters hold, worst first, then how many it leaves to the email and JSON copies.
+many topics as its 3,000 characters hold, worst first, then how many it leaves to the email and JSON copies. A changes
+message (core.report.digest) leads with what is new and what was resolved, and ends with what is still open.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
 
-from core.kernel.models import Finding, Record, Severity
-from core.report.digest import Digest, Part, headline, plural, tally_text
+from core.kernel.models import Finding, Record, Resolved, Severity
+from core.report.digest import Digest, Part, headline, plural, since, status_note, still_open_text, tally_text, when
 from core.report.mail import where
 from core.report.text import by_hand, record_line, record_text
 
@@ -28,8 +29,7 @@ ICONS = {Severity.HIGH: ":red_circle:", Severity.MEDIUM: ":large_orange_circle:"
 def chatbot(digest: Digest, part: Part) -> dict[str, Any]:
     s = digest.summary
     identities = list(dict.fromkeys(key.name for f in part.findings for key in f.identities))
-    icon = ICONS[Severity(digest.highest)] if digest.highest != "NONE" else ":white_check_mark:"
-    title = f"{icon} ses-guard: {plural(digest.listed, 'finding')}, {plural(digest.applied, 'change')} applied"
+    title = f"{_icon(digest)} ses-guard{_what(digest)}, {plural(digest.applied, 'change')} applied"
     title += " (dry run)" if s.dry_run else ""
     title += f" - part {part.k}/{part.n}" if part.n > 1 else ""
     return {
@@ -60,6 +60,20 @@ def chatbot(digest: Digest, part: Part) -> dict[str, Any]:
     }
 
 
+def _icon(digest: Digest) -> str:
+    """The worst severity the message is about; a message about nothing open, or only about what was resolved, is
+    good news."""
+    return ICONS[Severity(digest.highest)] if digest.highest != "NONE" else ":white_check_mark:"
+
+
+def _what(digest: Digest) -> str:
+    if digest.kind == "changes":
+        return f": {since(digest)}, {len(digest.still_open)} still open"
+    if digest.kind == "digest":
+        return f" digest: {len(digest.open)} open, {since(digest)}"
+    return f": {plural(digest.listed, 'finding')}"
+
+
 def _next_steps(digest: Digest, part: Part) -> list[str]:
     steps = []
     if any(by_hand(f) for f in part.findings):
@@ -77,13 +91,18 @@ class _Block:
     lines: tuple[str, ...]
     findings: int = 0
     changes: int = 0
+    resolved: int = 0
 
 
 def description(digest: Digest, part: Part) -> str:
     """The summary, then topics worst first for as long as they fit, then exact counts of what is not shown."""
     head = [cap(line, SUMMARY_LINE_MAX_CHARS) for line in _summary(digest, part)]
-    foot = [_left_out(digest)] if part.last and digest.left_out else []
-    blocks = [_topic(topic, list(group)) for topic, group in groupby(part.findings, lambda f: f.topic)]
+    foot = [cap(_still_open(digest), SUMMARY_LINE_MAX_CHARS)] if digest.kind == "changes" else []
+    foot += [_left_out(digest)] if part.last and digest.left_out else []
+    blocks = [_topic(topic, list(group), digest) for topic, group in groupby(part.findings, lambda f: f.topic)]
+    if part.resolved:
+        lines = ["*Resolved since the last run:*", *(_resolved(r) for r in part.resolved)]
+        blocks.append(_Block(tuple(lines), resolved=len(part.resolved)))
     if part.changes:
         verb = "planned (dry run)" if digest.summary.dry_run else "made"
         blocks.append(_Block((f"*Changes {verb}:* {len(part.changes)}",), changes=len(part.changes)))
@@ -100,6 +119,12 @@ def description(digest: Digest, part: Part) -> str:
 def _summary(digest: Digest, part: Part) -> list[str]:
     s = digest.summary
     regions = ", ".join(s.regions) if len(s.regions) <= 4 else plural(len(s.regions), "region")
+    suppressed = [f"*Suppressed:* {digest.suppressed} (accepted for now, not listed)"] if digest.suppressed else []
+    errors = [f"*Errors:* {len(part.errors)}; first: {escape(str(part.errors[0]))}"] if part.errors else []
+    if digest.kind == "changes":
+        below = f" ({digest.hidden} below {digest.min_severity.value} not listed)" if digest.hidden else ""
+        lead = f"*{s.identities_audited}* identities in {regions or 'no region'}: *{len(digest.new)} new*{below}"
+        return [f"{lead}, *{len(digest.resolved)} resolved* since the last run", *suppressed, *errors]
     lines = [
         f"*{s.identities_audited}* identities in {regions or 'no region'}: {digest.severities()}"
         + (f" ({digest.hidden} below {digest.min_severity.value} not listed)" if digest.hidden else "")
@@ -111,9 +136,18 @@ def _summary(digest: Digest, part: Part) -> list[str]:
         lines.append(_listing("*Worst identities:* ", worst, "; "))
     if s.report:
         lines.append(f"*Full report:* `{escape(s.report)}`")
-    if part.errors:
-        lines.append(f"*Errors:* {len(part.errors)}; first: {escape(str(part.errors[0]))}")
-    return lines
+    return [*lines, *suppressed, *errors]
+
+
+def _still_open(digest: Digest) -> str:
+    report = digest.summary.report
+    where = f"*Full report:* `{escape(report)}`" if report else "List them: `ses-guard audit`"
+    return f"*Still open:* {still_open_text(digest)}. {where}"
+
+
+def _resolved(resolved: Resolved) -> str:
+    first = when(resolved.first_seen)
+    return f":white_check_mark: `{resolved.code.value}` ({escape(resolved.subject)}), first seen {first}"
 
 
 def _listing(label: str, entries: list[str], separator: str) -> str:
@@ -127,11 +161,13 @@ def _listing(label: str, entries: list[str], separator: str) -> str:
     return label + entries[0] + (f" and {rest} more" if rest else "")
 
 
-def _topic(topic: str, findings: list[Finding]) -> _Block:
+def _topic(topic: str, findings: list[Finding], digest: Digest) -> _Block:
     lines = [f"*{escape(topic)}*"]
     for f in findings:
         fixed = " :white_check_mark: fixed" if f.fixed else ""
-        lines.append(f"{ICONS[f.severity]} `{f.code.value}` ({escape(where(f))}){fixed} {escape(f.message)}")
+        note = status_note(f, digest.kind)
+        status = f" _{note}_" if note else ""
+        lines.append(f"{ICONS[f.severity]} `{f.code.value}` ({escape(where(f))}){status}{fixed} {escape(f.message)}")
         lines += [_record(f, r) for r in f.records]
     return _Block(tuple(lines), findings=len(findings))
 
@@ -147,8 +183,11 @@ def _tail(rest: Sequence[_Block]) -> str:
     findings = sum(b.findings for b in rest)
     topics = sum(1 for b in rest if b.findings)
     changes = sum(b.changes for b in rest)
-    what = f"{findings} more findings on {topics} topics" + (f" and {changes} changes" if changes else "")
-    return f"_...{what} are not shown here: the email and the JSON copy of this message list them._"
+    resolved = sum(b.resolved for b in rest)
+    what = [f"{findings} more findings on {topics} topics"] if findings else []
+    what += [f"{resolved} resolved"] if resolved else []
+    what += [f"{changes} changes"] if changes else []
+    return f"_...{' and '.join(what)} are not shown here: the email and the JSON copy of this message list them._"
 
 
 def _left_out(digest: Digest) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from core.kernel.models import Change, Finding, RunSummary, Severity
+from core.kernel.models import Change, Finding, Resolved, RunSummary, Severity
 from core.report.brief import counts
 from core.report.matrix import COLUMNS, Row, Status, matrix
 from core.report.text import affected, record_line, value_text
@@ -27,6 +27,7 @@ def render_table(summary: RunSummary, *, colour: bool = False) -> str:
     paint = _Paint(colour)
     lines = matrix_lines(matrix(summary.identities, summary.findings), paint)
     lines += finding_lines(summary.findings, paint)
+    lines += resolved_lines(summary.resolved, paint)
     lines += change_lines(summary.changes, dry_run=summary.dry_run)
     lines += ["", paint("1", summary_line(summary))]
     lines += [paint("31", f"error: {e}") for e in summary.errors]
@@ -61,9 +62,34 @@ def finding_lines(findings: Sequence[Finding], paint: _Paint) -> list[str]:
         tag = paint(_SEVERITY_COLOURS[finding.severity], f"[{finding.severity.value}]")
         where = f"affects {affected(finding)}" if finding.subject else finding.region
         fixed = " - fixed in this run" if finding.fixed else ""
-        lines += [f"  {tag} {finding.code.value} ({where}){fixed}", f"    {finding.message}"]
+        lines += [f"  {tag} {finding.code.value} ({where}){fixed}{_seen(finding, paint)}", f"    {finding.message}"]
         lines += [f"    {record_line(finding, r)}" for r in finding.records]
     return lines
+
+
+def _seen(finding: Finding, paint: _Paint) -> str:
+    """New or open since when, where the run remembers earlier runs (a finding's first_seen is empty otherwise)."""
+    if not finding.first_seen:
+        return ""
+    if finding.status == "new" and finding.suppressed is None:
+        return " - " + paint("1", "new")
+    return f" - open since {when(finding.first_seen)}"
+
+
+def resolved_lines(resolved: Sequence[Resolved], paint: _Paint) -> list[str]:
+    """What the last run had open and this one found gone."""
+    if not resolved:
+        return []
+    lines = ["", paint("1", "RESOLVED since the last run")]
+    for r in resolved:
+        tag = paint(_SEVERITY_COLOURS[r.severity], f"[{r.severity.value}]")
+        lines.append(f"  {tag} {r.code.value} {r.subject} (first seen {when(r.first_seen)})")
+    return lines
+
+
+def when(moment: str) -> str:
+    """`2026-06-01T06:00:00+00:00` (the UTC times the run's memory keeps) as `2026-06-01 06:00 UTC`."""
+    return f"{moment[:16].replace('T', ' ')} UTC" if len(moment) >= 16 else moment
 
 
 def ordered(findings: Sequence[Finding]) -> list[Finding]:
@@ -96,10 +122,12 @@ def summary_line(summary: RunSummary) -> str:
     mode = "dry run" if summary.dry_run else "live run"
     fixed = f"; {c['fixed']} fixed" if c["fixed"] else ""
     applied = f" ({c['changes_applied']} applied)" if c["changes_applied"] else ""
+    remembered = any(f.first_seen for f in summary.findings) or summary.resolved
+    memory = f"; {len(summary.new)} new, {len(summary.resolved)} resolved" if remembered else ""
     return (
         f"{_n(summary.identities_audited, 'identity', 'identities')} in {', '.join(summary.regions) or 'no region'} "
         f"({mode}): {_n(c['findings'], 'finding')} (HIGH {sev['HIGH']}, MEDIUM {sev['MEDIUM']}, LOW {sev['LOW']}"
-        f"{fixed}), {_n(c['changes'], 'change')}{applied}, {_n(c['errors'], 'error')}"
+        f"{fixed}{memory}), {_n(c['changes'], 'change')}{applied}, {_n(c['errors'], 'error')}"
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
-from core.kernel.models import Answer, Change, Identity, RecordSet, RunSummary, Zone
+from core.kernel.models import Answer, Change, Finding, Identity, IdentityKey, RecordSet, Resolved, RunSummary, Zone
 
 
 class SesApi(Protocol):
@@ -36,7 +37,9 @@ class Notifier(Protocol):
         """Where notifications go (a topic ARN), for error messages."""
         ...
 
-    def notify(self, summary: RunSummary) -> None: ...
+    def notify(self, summary: RunSummary) -> bool:
+        """Publishes what the run is worth saying; True when something was sent."""
+        ...
 
 
 class ReportStore(Protocol):
@@ -47,6 +50,58 @@ class ReportStore(Protocol):
 
     def save(self, summary: RunSummary) -> str:
         """Stores the full report; returns where it is."""
+        ...
+
+
+class StateStore(Protocol):
+    """Where the run's memory lives between runs: one text object, written only over the version that was read."""
+
+    @property
+    def target(self) -> str: ...
+
+    def load(self) -> tuple[str | None, str]:
+        """The stored text and its version; (None, "") when nothing is stored yet."""
+        ...
+
+    def save(self, text: str, version: str) -> str:
+        """Writes `text` if the stored version is still `version` ("": only if nothing is stored); returns the new
+        version. Raises ConflictError when another writer got there first."""
+        ...
+
+
+class SuppressionFile(Protocol):
+    """The SUPPRESSIONS file, read once per run, and the account the run is in (asked only for a rule naming one)."""
+
+    @property
+    def target(self) -> str:
+        """Where the file is (a path or an s3:// URI), for error messages."""
+        ...
+
+    def read(self) -> str:
+        """The file's text; raises SesGuardError naming what went wrong."""
+        ...
+
+    def account(self) -> str: ...
+
+
+class FindingsExport(Protocol):
+    """A findings hub (Security Hub) that keeps one record per finding id, overwritten by each export."""
+
+    @property
+    def target(self) -> str:
+        """The hub (an ARN), for error messages."""
+        ...
+
+    def export(
+        self,
+        findings: Sequence[Finding],
+        resolved: Sequence[Resolved],
+        affected: Mapping[str, Sequence[IdentityKey]],
+        now: str,
+    ) -> int:
+        """Exports the run's findings as open (suppressed ones archived) and the resolved ones as archived and
+        passed; `affected` holds, by finding id, the identities a resolved finding affected when last seen. Returns
+        how many were exported; raises SesGuardError naming those that were not."""
         ...
 
 
@@ -76,4 +131,20 @@ class Wiring(Protocol):
 
     def reports(self) -> ReportStore | None:
         """The report store, or None when none is configured."""
+        ...
+
+    def state(self, scope: str) -> StateStore | None:
+        """The memory of runs over `scope` (the audited regions and identities) in this account; None: no memory."""
+        ...
+
+    def now(self) -> datetime:
+        """The time, in UTC."""
+        ...
+
+    def exporter(self) -> FindingsExport:
+        """The findings hub this run exports to (built only when the export is on)."""
+        ...
+
+    def suppressions(self) -> SuppressionFile | None:
+        """The SUPPRESSIONS file, or None when none is configured."""
         ...

@@ -7,11 +7,15 @@ from core.kernel.errors import SesGuardError
 from core.kernel.events import RunRequest
 from core.kernel.models import RunError, RunSummary
 from core.kernel.settings import Settings
+from core.rules.memory import digest_due
 from core.run.audit import audit
 from core.run.deadline import TIME_BUDGET, Deadline
+from core.run.export import export_findings
+from core.run.memory import read, scope_key, write
 from core.run.ports import Notifier, Progress, ReportStore, Wiring
 from core.run.remediate import Remediation, remediate
 from core.run.sesfix import SesFixes, fix_ses
+from core.run.suppressions import apply_suppressions
 
 
 def execute(
@@ -24,11 +28,15 @@ def execute(
     notifier: Notifier | None = None,
     progress: Progress | None = None,
 ) -> RunSummary:
-    """Audit, then create what is safely fixable (or only plan it on a dry run), then notify."""
+    """Audit, then create what is safely fixable (or only plan it on a dry run), then remember and notify."""
     dry_run = settings.dry_run if request.dry_run is None else request.dry_run
-    result = audit(
-        request.regions or settings.regions, settings, wiring, deadline, request.identities, progress=progress
-    )
+    started = _time(wiring)
+    errors: list[RunError] = []
+    regions = request.regions or settings.regions
+    # Read first, so a run that overlaps this one and writes meanwhile is merged, not overwritten.
+    memory = read(wiring.state(scope_key(regions, request.identities)), started, errors)
+    result = audit(regions, settings, wiring, deadline, request.identities, progress=progress)
+    result.errors[:0] = errors
     skipped = f"{TIME_BUDGET} during the audit" if deadline.expired() else ""
     if result.unmatched:
         # A request naming an identity that does not exist is a mistake, and a mistaken request changes nothing.
@@ -48,7 +56,14 @@ def execute(
             extra=ses.wanted,
             out_of_time=deadline.expired,
         )
-    findings = merge([*fixes.mark_fixed(ses.findings), *fixes.failures])
+    now = _time(wiring)
+    merged = merge([*fixes.mark_fixed(ses.findings), *fixes.failures])
+    # Suppressed findings stay in the report and the state; they only stop counting as news.
+    merged, expired = apply_suppressions(merged, wiring.suppressions(), wiring.now().date(), result.errors)
+    # A region that could not be read hides its findings; they are not resolved by it.
+    unread = {e.subject for e in result.errors if e.scope == "region"}
+    recalled = memory.recall(merged, now, unread_regions=unread)
+    findings = recalled.findings
     summary = RunSummary(
         run_id=run_id,
         dry_run=dry_run,
@@ -58,13 +73,25 @@ def execute(
         findings=sorted(findings, key=lambda f: (-f.severity.rank, f.topic, f.code.value, f.region)),
         changes=[*ses.changes, *fixes.changes],
         errors=result.errors,
+        resolved=recalled.resolved,
+        expired_suppressions=expired,
+        # A digest of nothing is noise: due, but only sent while something is open.
+        digest=digest_due(memory.previous, now, settings.digest_days) and any(not f.suppressed for f in findings),
     )
     store = wiring.reports()
     if store is not None:
         _store(store, summary)
-    if notifier is not None:
-        _notify(notifier, summary)
+    sent, failed = _notify(notifier, summary) if notifier is not None else (False, False)
+    # New findings count as told unless the notification failed: then the next run still calls them new. The state
+    # is kept in dry runs too: a dry run only means no DNS or SES writes.
+    told = [] if failed else [f.id for f in summary.new]
+    write(memory, recalled.state, told, now, digest=sent and summary.digest, errors=summary.errors)
+    export_findings(wiring, settings, summary, memory.previous, now)
     return summary
+
+
+def _time(wiring: Wiring) -> str:
+    return wiring.now().isoformat(timespec="seconds")
 
 
 def _store(store: ReportStore, summary: RunSummary) -> None:
@@ -74,11 +101,12 @@ def _store(store: ReportStore, summary: RunSummary) -> None:
         summary.errors.append(RunError("report", store.target, str(err)))
 
 
-def _notify(notifier: Notifier, summary: RunSummary) -> None:
+def _notify(notifier: Notifier, summary: RunSummary) -> tuple[bool, bool]:
     """Records written by this run must reach the caller in the summary whatever happens to the notification, so
-    a failure to render or publish one is an error of the run, never of the invocation."""
+    a failure to render or publish one is an error of the run, never of the invocation. Returns (sent, failed)."""
     try:
-        notifier.notify(summary)
+        return notifier.notify(summary), False
     except Exception as err:
         message = str(err) if isinstance(err, SesGuardError) else f"{type(err).__name__}: {err}"
         summary.errors.append(RunError("notification", notifier.target, message))
+        return False, True

@@ -34,7 +34,7 @@ exit status:
   1  the run finished, but part of it failed (a region, a zone, the report store): see the error lines
   2  usage or configuration error (an unknown option, profile or format, no credentials, no region), or an
      --identity that matches no identity in the audited regions; nothing was changed
-  3  --fail-on: an unfixed finding at or above that severity remains
+  3  --fail-on: an unfixed finding at or above that severity remains (suppressed findings do not count)
 
 The function's settings apply here too (AUDIT_REGIONS, EXCLUDE_IDENTITIES, DNS_NAMESERVERS, ...), except DRY_RUN:
 only --apply writes. NO_COLOR (any non-empty value) turns colour off; it is off anyway when stdout is not a terminal.
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         summary = execute(
             plan.request,
             plan.settings,
-            AwsWiring(plan.settings, plan.session),
+            AwsWiring(plan.settings, plan.session, state_file=plan.state_file, bucket_state=False),
             Deadline.unlimited(),
             run_id=str(uuid.uuid4()),
             progress=progress,
@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--dry-run", action="store_true", help="plan the Route 53 changes, write nothing (default)")
     mode.add_argument("--apply", action="store_true", help="create the missing records the plan lists")
     run.add_argument(
+        "--state",
+        metavar="FILE",
+        help="remember findings in FILE (JSON) between runs: mark each new or open, list what was resolved",
+    )
+    run.add_argument(
         "--fail-on",
         type=str.upper,
         choices=[s.value for s in Severity],
@@ -144,6 +149,7 @@ class _Plan:
     settings: Settings
     request: RunRequest
     html: Callable[[RunSummary], str] | None
+    state_file: Path | None = None
 
 
 def _prepare(args: argparse.Namespace, environ: Mapping[str, str]) -> _Plan:
@@ -158,12 +164,12 @@ def _prepare(args: argparse.Namespace, environ: Mapping[str, str]) -> _Plan:
     if args.identities:
         event["identities"] = args.identities
     request = parse_event(event)
-    for option, path in (("--output", args.output), ("--html", args.html)):
+    for option, path in (("--output", args.output), ("--html", args.html), ("--state", args.state)):
         if path:
             _check_writable(option, Path(path))
     html = _html_renderer() if args.html else None
     check_credentials(session)
-    return _Plan(session, settings, request, html)
+    return _Plan(session, settings, request, html, Path(args.state) if args.state else None)
 
 
 def _check_writable(option: str, path: Path) -> None:
@@ -211,7 +217,9 @@ def status(summary: RunSummary, fail_on: str | None) -> int:
     if summary.errors:
         return RUN_ERRORS
     threshold = Severity(fail_on).rank if fail_on else None
-    if threshold is not None and any(f.severity.rank >= threshold and not f.fixed for f in summary.findings):
+    # A suppressed finding is accepted for now (until its rule expires): it must not fail a pipeline.
+    unfixed = [f for f in summary.findings if not f.fixed and f.suppressed is None]
+    if threshold is not None and any(f.severity.rank >= threshold for f in unfixed):
         return FINDINGS
     return OK
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,7 @@ from core.report.notify import (
     should_notify,
 )
 from tests.keys import RSA_2048_SPKI
+from tests.unit.report.published import bodies, chatbot, machine
 
 CHATBOT_CONTENT_KEYS = {"textType", "title", "description", "nextSteps", "keywords"}
 CHATBOT_METADATA_KEYS = {"threadId", "summary", "eventType", "relatedResources", "additionalContext"}
@@ -41,23 +41,9 @@ def summary(
         changes=list(changes),
         errors=list(errors),
         report=kwargs.pop("report", ""),
+        resolved=list(kwargs.pop("resolved", [])),
+        digest=kwargs.pop("digest", False),
     )
-
-
-def bodies(notification: Notification) -> dict[str, str]:
-    assert notification.message_structure == "json"
-    parsed: dict[str, str] = json.loads(notification.message)
-    return parsed
-
-
-def chatbot(notification: Notification) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(bodies(notification)["https"])
-    return payload
-
-
-def machine(notification: Notification) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads(bodies(notification)["default"])
-    return payload
 
 
 def dkim_change(applied: bool = True) -> Change:
@@ -482,7 +468,13 @@ def test_given_5000_findings_then_at_most_3_parts_under_256_kb_list_the_worst_on
     assert sent == [(f.topic, f.code.value) for f in run.findings[: len(sent)]]
     left = run.findings[len(sent) :]
     assert left
-    expected = {"findings": len(left), "topics": len({f.topic for f in left}), "changes": 0, "errors": 0}
+    expected = {
+        "findings": len(left),
+        "topics": len({f.topic for f in left}),
+        "changes": 0,
+        "errors": 0,
+        "resolved": 0,
+    }
     assert all(p["truncated"] and p["left_out"] == expected for p in parts)
     emailed = "".join(bodies(note)["email"] for note in notes)
     assert emailed.count("  [") == len(sent)
@@ -543,7 +535,13 @@ def test_given_3000_identities_each_with_a_finding_and_one_shared_by_all_then_3_
     assert [f["code"] for f in listed].count("ZONE_NOT_DELEGATED") == 1
     unlisted = [f for f in run.findings if f.id not in {g["id"] for g in listed}]
     left = parts[-1]["left_out"]
-    assert left == {"findings": len(unlisted), "topics": len({f.topic for f in unlisted}), "changes": 0, "errors": 0}
+    assert left == {
+        "findings": len(unlisted),
+        "topics": len({f.topic for f in unlisted}),
+        "changes": 0,
+        "errors": 0,
+        "resolved": 0,
+    }
     assert 0 < left["findings"] == 3001 - len(listed)
     last_email = bodies(notes[-1])["email"]
     assert (
@@ -564,7 +562,7 @@ def test_given_a_finding_too_big_for_any_publish_then_it_is_left_out_and_counted
     data = machine(note)
     assert [f["code"] for f in data["findings"]] == ["DKIM_KEY_WEAK"]
     assert data["truncated"] is True
-    assert data["left_out"] == {"findings": 1, "topics": 1, "changes": 0, "errors": 0}
+    assert data["left_out"] == {"findings": 1, "topics": 1, "changes": 0, "errors": 0, "resolved": 0}
     assert "NOT LISTED: 1 finding on 1 topic did not fit" in bodies(note)["email"]
 
 
