@@ -5,6 +5,7 @@ fixture calls it, so every test sees the same, more faithful, server.
 
 SES state per identity (verification, DKIM, MAIL FROM status) lives in an `IdentityState` attached to moto's own
 identity object, so a moto reset drops it with the identity. `seed_identity` creates the identity and its state.
+The account's state per region (GetAccount) lives on moto's sesv2 backend of the region; `set_account` sets it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from moto.securityhub.models import SecurityHubBackend
 from moto.ses.exceptions import InvalidParameterValue
 from moto.ses.models import EmailIdentity, SESBackend, ses_backends
 from moto.sesv2 import urls as sesv2_urls
-from moto.sesv2.models import SESV2Backend
+from moto.sesv2.models import SESV2Backend, sesv2_backends
 from moto.sesv2.responses import SESV2Response
 
 BATCH_LIMIT = 100  # v1 Get*Attributes: "up to 100 identities at a time"
@@ -62,6 +63,7 @@ class IdentityState:
     key_length: str = "RSA_2048_BIT"
     mail_from_status: str = "SUCCESS"
     next_key_length: str = ""  # empty: the same as key_length
+    error_type: str = ""  # VerificationInfo.ErrorType, e.g. REPLICATION_PRIMARY_NOT_FOUND for a failed DKIM copy
 
     @property
     def byodkim(self) -> bool:
@@ -167,6 +169,11 @@ def email_identity_response(self: EmailIdentity) -> dict[str, Any]:
     SigningEnabled, Status, Tokens (Easy DKIM tokens, or the BYODKIM selector), SigningHostedZone,
     SigningAttributesOrigin and, for Easy DKIM, CurrentSigningKeyLength/NextSigningKeyLength; MailFromAttributes
     carries MailFromDomain, MailFromDomainStatus and BehaviorOnMxFailure. moto omits all but the first two.
+    https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_VerificationInfo.html: VerificationInfo.ErrorType
+    (REPLICATION_* when a Deterministic Easy DKIM copy failed); moto has no VerificationInfo.
+    A replica (SigningAttributesOrigin AWS_SES_<REGION>) is seeded with its parent's tokens and zone, which
+    https://docs.aws.amazon.com/ses/latest/dg/send-email-authentication-dkim-easy-managing.html (Deterministic
+    Easy DKIM) says it reuses; the v1 batch call answers them as Easy DKIM tokens, it has no origin field.
     """
     state = _state(self)
     response: dict[str, Any] = {
@@ -179,6 +186,8 @@ def email_identity_response(self: EmailIdentity) -> dict[str, Any]:
     }
     if self.configuration_set_name:
         response["ConfigurationSetName"] = self.configuration_set_name
+    if state.error_type:
+        response["VerificationInfo"] = {"ErrorType": state.error_type}
     dkim: dict[str, Any] = {
         "SigningEnabled": state.dkim_enabled,
         "Status": state.dkim_status,
@@ -236,10 +245,48 @@ def add_routes() -> None:
     sesv2_urls.url_paths.setdefault(
         "{0}/v2/email/identities/(?P<EmailIdentity>[^/]+)/dkim/signing$", SESV2Response.dispatch
     )
+    sesv2_urls.url_paths.setdefault("{0}/v2/email/account$", SESV2Response.dispatch)
 
 
 class NotFoundException(ServiceException):
     code = "NotFoundException"
+
+
+@dataclass
+class AccountState:
+    """What real SES says about the account in one region (GetAccount); the default is a healthy production account."""
+
+    enforcement_status: str = "HEALTHY"  # HEALTHY, PROBATION or SHUTDOWN
+    sending_enabled: bool = True
+    production_access_enabled: bool = True
+
+
+def set_account(region: str, **state: Any) -> AccountState:
+    """Give the account in `region` this state; kept on moto's sesv2 backend, so a moto reset drops it."""
+    account = AccountState(**state)
+    sesv2_backends[DEFAULT_ACCOUNT_ID][region].fidelity_account = account  # type: ignore[attr-defined]
+    return account
+
+
+def get_account(self: SESV2Response) -> str:
+    """sesv2 GetAccount, which moto 5.2.5 does not implement.
+
+    https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_GetAccount.html: `GET /v2/email/account` returns the
+    account's state in the request's region: EnforcementStatus (HEALTHY, PROBATION or SHUTDOWN), SendingEnabled,
+    ProductionAccessEnabled (false: the sandbox), SendQuota (Max24HourSend, MaxSendRate, SentLast24Hours; the
+    sandbox's are 200 a day at 1 a second), DedicatedIpAutoWarmupEnabled and the account's Details.
+    """
+    account: AccountState = getattr(self.sesv2_backend, "fidelity_account", None) or AccountState()
+    quota = (50000.0, 14.0) if account.production_access_enabled else (200.0, 1.0)
+    return json.dumps(
+        {
+            "DedicatedIpAutoWarmupEnabled": False,
+            "EnforcementStatus": account.enforcement_status,
+            "ProductionAccessEnabled": account.production_access_enabled,
+            "SendingEnabled": account.sending_enabled,
+            "SendQuota": {"Max24HourSend": quota[0], "MaxSendRate": quota[1], "SentLast24Hours": 0.0},
+        }
+    )
 
 
 def _list_email_identities_checked(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -273,6 +320,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
         put_email_identity_dkim_signing_attributes,
         raising=False,
     )
+    monkeypatch.setattr(SESV2Response, "get_account", get_account, raising=False)
     _install_route53(monkeypatch)
     _install_securityhub(monkeypatch)
 
@@ -294,6 +342,7 @@ def seed_identity(
     behavior: str = "USE_DEFAULT_VALUE",
     kind: str | None = None,
     through_api: bool = True,
+    error_type: str = "",
 ) -> IdentityState:
     """Create an SES identity in `region` with the given real state; statuses in the sesv2 spelling.
 
@@ -329,6 +378,7 @@ def seed_identity(
         origin=origin,
         key_length=key_length,
         mail_from_status=mail_from_status,
+        error_type=error_type,
     )
     identity.verification_status = verification  # what moto's ListEmailIdentities reports
     if kind is not None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 
 from core.adapters.aws import Clients, boto_config, ses_regions
 from core.adapters.ses import Pacer, SesRegion
 from core.kernel.errors import AwsError
-from core.kernel.models import DkimState, MailFromState
+from core.kernel.models import AccountState, DkimState, IdentityKey, MailFromState
+from core.rules.replicas import replica_candidates, settle_origins
 from tests.fake_clock import FakeClock
 from tests.fidelity import seed_identity
 from tests.fixtures_aws import REGION, LocalAws
@@ -39,8 +41,10 @@ def test_given_1000_domains_and_200_addresses_when_reading_then_ses_calls_stay_w
     ses, clock = reader(aws, max_rps=1.0)
 
     identities = ses.read_identities()
+    account = ses.read_account()  # the audit's one call per region for the account's state
 
     assert len(identities) == 1200
+    assert account == AccountState(REGION)  # the fidelity layer's default: healthy, in production, sending
     calls = ses_calls(aws)
     assert calls == ses.calls_made
     assert calls / len(identities) <= BUDGET
@@ -49,6 +53,7 @@ def test_given_1000_domains_and_200_addresses_when_reading_then_ses_calls_stay_w
     assert aws.calls.count(operation="GetIdentityMailFromDomainAttributes") == 10
     assert aws.calls.count(operation="GetEmailIdentity") == 1  # the region's signing zone
     assert aws.calls.count(operation="GetIdentityVerificationAttributes") == 0
+    assert aws.calls.count(operation="GetAccount") == 1
     # Every call but the first waited for its slot, and the slots never ran faster than max_rps.
     assert len(clock.sleeps) == calls - 1
     assert (calls - 1) / sum(clock.sleeps) <= 1.0
@@ -114,7 +119,7 @@ def test_given_identities_in_every_state_when_reading_then_each_comes_back_with_
         "someone@example.com",
     }
     assert by_name["good.example.com"].verification_status == "SUCCESS"
-    assert by_name["good.example.com"].dkim == DkimState(True, "SUCCESS", good.tokens, zone, "AWS_SES")
+    assert by_name["good.example.com"].dkim == DkimState(True, "SUCCESS", good.tokens, zone)
     assert by_name["good.example.com"].mail_from == MailFromState("bounce.good.example.com", "SUCCESS")
     assert by_name["pending.example.com"].verification_status == "PENDING"
     assert by_name["pending.example.com"].dkim == DkimState(True, "PENDING", pending.tokens, zone)
@@ -122,7 +127,9 @@ def test_given_identities_in_every_state_when_reading_then_each_comes_back_with_
         "mf.pending.example.com", "PENDING", "REJECT_MESSAGE"
     )
     assert by_name["failing.example.com"].verification_status == "FAILED"
-    assert by_name["failing.example.com"].dkim == DkimState(True, "TEMPORARY_FAILURE", failing.tokens, zone)
+    # Its failed verification is read with GetEmailIdentity (a failed DKIM copy shows nowhere else), which also
+    # gives the region's signing zone, so no other identity is probed for it.
+    assert by_name["failing.example.com"].dkim == DkimState(True, "TEMPORARY_FAILURE", failing.tokens, zone, "AWS_SES")
     assert by_name["failing.example.com"].mail_from == MailFromState("mf.failing.example.com", "FAILED")
     assert by_name["nodkim.example.com"].dkim == DkimState(False, "NOT_STARTED", disabled.tokens, zone)
     assert by_name["nodkim.example.com"].mail_from == MailFromState()
@@ -235,3 +242,62 @@ def test_given_an_endpoint_nobody_answers_when_reading_then_aws_error_names_the_
         "ListEmailIdentities",
         "EndpointConnectionError",
     )
+
+
+def test_given_replicas_and_failed_copies_among_1200_identities_when_reading_origins_then_the_budget_holds(
+    aws: LocalAws,
+) -> None:
+    """Given: 1,000 ordinary domains and 200 addresses, 8 replicas of parents in another audited region, 3 failed
+    copies. When: both regions are read and the candidates' origins asked. Then: each region stays in budget."""
+    parent_region = "us-east-1"
+    for i in range(1000):
+        seed_identity(aws, REGION, f"d{i}.example.com", through_api=False)
+    for i in range(200):
+        seed_identity(aws, REGION, f"user{i}@example.net", through_api=False)
+    for i in range(8):  # replicas in REGION, with the tokens of their parents in the other region
+        seeded = seed_identity(aws, parent_region, f"r{i}.example.com", through_api=False)
+        origin = "AWS_SES_US_EAST_1"
+        seed_identity(aws, REGION, f"r{i}.example.com", origin=origin, tokens=seeded.tokens, through_api=False)
+    for i in range(3):
+        seed_identity(
+            aws,
+            REGION,
+            f"f{i}.example.com",
+            origin="AWS_SES_US_EAST_1",
+            verification="FAILED",
+            dkim_status="FAILED",
+            error_type="REPLICATION_PRIMARY_NOT_FOUND",
+            through_api=False,
+        )
+    ses, _ = reader(aws)
+    others = SesRegion(*_clients(aws, parent_region), parent_region, pacer=Pacer(1000))
+
+    identities = [*ses.read_identities(), *others.read_identities()]
+    candidates = replica_candidates(identities)
+    reread = {i.key: i for region, ses_of in ((REGION, ses), (parent_region, others))
+              for i in ses_of.read_origins(candidates.get(region, []))}  # fmt: skip
+    settled = {i.key: i for i in settle_origins([reread.get(i.key, i) for i in identities])}
+
+    local = [i for i in identities if i.region == REGION]
+    assert len(local) == 1211
+    assert ses.calls_made == ses_calls(aws)
+    assert ses.calls_made / len(local) <= BUDGET
+    # At most one GetEmailIdentity per replicated name settles both members (none when the region's signing-zone
+    # probe happened to read one of them).
+    assert 7 <= sum(len(picked) for picked in candidates.values()) <= 8
+    for i in range(8):
+        name = f"r{i}.example.com"
+        replica, parent = settled[IdentityKey(REGION, name)], settled[IdentityKey(parent_region, name)]
+        assert (replica.dkim and replica.dkim.origin, parent.dkim and parent.dkim.origin) == (
+            "AWS_SES_US_EAST_1",
+            "AWS_SES",
+        )
+    failed = [settled[IdentityKey(REGION, f"f{i}.example.com")] for i in range(3)]
+    assert {i.verification_error for i in failed} == {"REPLICATION_PRIMARY_NOT_FOUND"}
+    assert {i.dkim.origin for i in failed if i.dkim} == {"AWS_SES_US_EAST_1"}
+    assert settled[IdentityKey(REGION, "d7.example.com")].dkim.origin == ""  # type: ignore[union-attr]
+
+
+def _clients(aws: LocalAws, region: str) -> tuple[Any, Any]:
+    clients = Clients.for_region(aws.session(), region, boto_config())
+    return clients.sesv2, clients.ses

@@ -1,19 +1,21 @@
 """Reads SES identity state in batches, within SES's fixed quota of 1 management request/s per account and region.
 
 Calls per region for N identities (D of them domains, B of those BYODKIM or otherwise tokenless with DKIM on):
-ceil(N / 1000) ListEmailIdentities + 2 * ceil(D / 100) v1 batch calls + 1 GetEmailIdentity + B GetEmailIdentity.
+ceil(N / 1000) ListEmailIdentities + 2 * ceil(D / 100) v1 batch calls + 1 GetEmailIdentity + B GetEmailIdentity,
+plus one GetEmailIdentity per domain whose verification FAILED (a failed DKIM copy shows only in
+VerificationInfo.ErrorType) and, through `read_origins`, one per replica candidate (core.rules.replicas).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from core.adapters.aws import translated
-from core.kernel.models import DkimState, Identity, IdentityKind, MailFromState
+from core.kernel.models import AccountState, DkimState, Identity, IdentityKind, MailFromState
 from core.kernel.names import identity_name
 
 if TYPE_CHECKING:
@@ -109,9 +111,27 @@ class SesRegion:
         domains = [item.name for item in listed if item.is_domain]
         dkim = self._batch("GetIdentityDkimAttributes", domains)
         mail_from = self._batch("GetIdentityMailFromDomainAttributes", domains)
-        details = self._details(domains, dkim)
+        # A failed verification may be a failed DKIM copy, and only VerificationInfo.ErrorType says so.
+        failed = [item.name for item in listed if item.is_domain and item.verification_status == "FAILED"]
+        details = self._details(domains, dkim, failed)
         zone = self._region_signing_zone(details)
         return [self._identity(item, dkim, mail_from, details, zone) for item in listed]
+
+    def read_origins(self, identities: Sequence[Identity]) -> list[Identity]:
+        """The same identities with DKIM and VerificationInfo from GetEmailIdentity, one call each: for the
+        replica candidates found across regions, whose SigningAttributesOrigin the batch calls cannot tell."""
+        updated = []
+        for identity in identities:
+            detail = self._get(identity.name)
+            zone = identity.dkim.signing_hosted_zone if identity.dkim else ""
+            updated.append(
+                replace(
+                    identity,
+                    dkim=_dkim_state(None, detail, zone),
+                    verification_error=_verification_error(detail),
+                )
+            )
+        return updated
 
     def set_mail_from(self, identity: str, mail_from_domain: str) -> None:
         """Give a domain identity a custom MAIL FROM domain; SES falls back to amazonses.com if its MX goes missing."""
@@ -138,6 +158,16 @@ class SesRegion:
             EmailIdentity=identity,
             SigningAttributesOrigin="AWS_SES",
             SigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"},
+        )
+
+    def read_account(self) -> AccountState:
+        """The account in this region (sesv2 GetAccount): one call per region, through the same pacer."""
+        answer = self._call("sesv2", "GetAccount", self._sesv2.get_account)
+        return AccountState(
+            region=self.region,
+            enforcement_status=answer.get("EnforcementStatus", "HEALTHY"),
+            sending_enabled=bool(answer.get("SendingEnabled", True)),
+            production_access_enabled=bool(answer.get("ProductionAccessEnabled", True)),
         )
 
     def _call(self, service: str, operation: str, method: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
@@ -181,11 +211,14 @@ class SesRegion:
     def _get(self, name: str) -> dict[str, Any]:
         return self._call("sesv2", "GetEmailIdentity", self._sesv2.get_email_identity, EmailIdentity=name)
 
-    def _details(self, domains: list[str], dkim: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-        """GetEmailIdentity for the identities the batch calls leave unanswered, plus one Easy DKIM domain."""
+    def _details(
+        self, domains: list[str], dkim: Mapping[str, Mapping[str, Any]], failed: list[str]
+    ) -> dict[str, dict[str, Any]]:
+        """GetEmailIdentity for the identities the batch calls leave unanswered (BYODKIM, failed verification),
+        plus one Easy DKIM domain."""
         details: dict[str, dict[str, Any]] = {}
         tokenless = [n for n in domains if dkim.get(n, {}).get("DkimEnabled") and not dkim[n].get("DkimTokens")]
-        for name in tokenless:
+        for name in dict.fromkeys([*tokenless, *failed]):
             details[name] = self._get(name)
         if self._region_signing_zone(details):
             return details
@@ -199,7 +232,8 @@ class SesRegion:
         zones: Iterable[str] = (
             d.get("DkimAttributes", {}).get("SigningHostedZone", "")
             for d in details.values()
-            if d.get("DkimAttributes", {}).get("SigningAttributesOrigin") != "EXTERNAL"
+            # a BYODKIM selector has no zone, and a replica's may be its parent region's
+            if d.get("DkimAttributes", {}).get("SigningAttributesOrigin", "AWS_SES") == "AWS_SES"
         )
         return next((zone for zone in zones if zone), "")
 
@@ -222,7 +256,12 @@ class SesRegion:
             sending_enabled=item.sending_enabled,
             dkim=_dkim_state(dkim.get(item.name), details.get(item.name), zone),
             mail_from=_mail_from_state(mail_from.get(item.name)),
+            verification_error=_verification_error(details.get(item.name)),
         )
+
+
+def _verification_error(detail: Mapping[str, Any] | None) -> str:
+    return str((detail or {}).get("VerificationInfo", {}).get("ErrorType", ""))
 
 
 def _dkim_state(batch: Mapping[str, Any] | None, detail: Mapping[str, Any] | None, region_zone: str) -> DkimState:

@@ -103,6 +103,19 @@ def _report_missing(found: Findings, identity: Identity, view: ZoneView, missing
     """Adds the one DKIM_RECORD_MISSING finding; True when remediation can create every missing record."""
     reasons = list(dict.fromkeys(reason for reason in (blocker(view, record) for record in missing) if reason))
     names = ", ".join(record.name for record in missing)
+    parent = _parent(identity)
+    if parent:
+        # A replica's CNAMEs are its parent's: the parent identity's own finding plans them, never the replica's,
+        # so that two regions never ask for the same names and a replica never gets records of its own.
+        found.add(
+            Code.DKIM_RECORD_MISSING,
+            f"{len(missing)} of the DKIM CNAME records {identity.domain} relies on are missing from DNS: {names}. "
+            f"{identity.domain} in {identity.region} copies its DKIM from {parent} (Deterministic Easy DKIM), so "
+            "these are the parent identity's records: fix them for the parent.",
+            tuple(missing),
+            fixable=False,
+        )
+        return False
     found.add(
         Code.DKIM_RECORD_MISSING,
         f"{len(missing)} of {identity.domain}'s DKIM CNAME records are missing from DNS: {names}."
@@ -113,14 +126,34 @@ def _report_missing(found: Findings, identity: Identity, view: ZoneView, missing
     return not reasons
 
 
+def _parent(identity: Identity) -> str:
+    """The identity a Deterministic Easy DKIM replica copies, as `<name> in <region>`; "" for any other."""
+    region = identity.dkim.parent_region if identity.dkim else ""
+    return f"{identity.domain} in {region}" if region else ""
+
+
 def _not_verified(found: Findings, identity: Identity, missing: list[Record], fixable: bool) -> None:
     status = identity.verification_status or "unknown"
+    if identity.verification_error.startswith("REPLICATION_"):
+        parent = _parent(identity) or f"its parent identity {identity.domain}"
+        found.add(
+            Code.IDENTITY_NOT_VERIFIED,
+            f"SES could not copy DKIM to {identity.domain} in {identity.region} from {parent} "
+            f"({identity.verification_error}), so SES does not sign its mail. The parent must exist, use Easy DKIM "
+            "(not BYODKIM) and not itself be a copy; fix the parent or the replication, not DNS.",
+            tuple(missing),
+            fixable=False,
+        )
+        return
     origin = identity.dkim.origin if identity.dkim else ""
     how = "its BYODKIM public key record" if origin == "EXTERNAL" else "its DKIM CNAME records"
+    parent = _parent(identity)
+    if parent:
+        how = f"the DKIM CNAME records of {parent}, which it copies"
     remedy = "; creating the missing ones lets SES verify it" if missing else ""
     found.add(
         Code.IDENTITY_NOT_VERIFIED,
         f"SES has not verified {identity.domain} (status {status}); SES verifies a domain through {how}{remedy}.",
         tuple(missing),
-        fixable=bool(missing) and fixable,
+        fixable=bool(missing) and fixable and not parent,
     )

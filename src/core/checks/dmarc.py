@@ -10,6 +10,7 @@ from core.kernel.models import Answer, Code, DomainObservation, Finding, Identit
 from core.kernel.names import is_subdomain, normalise
 from core.rules.dmarcrecord import (
     DmarcRecord,
+    discard_reason,
     is_dmarc_record,
     is_external,
     looks_like_dmarc,
@@ -55,7 +56,7 @@ class Discovery:
     record: DmarcRecord | None = None
     failed: Answer | None = None  # a query that failed before the policy could be known
     duplicates: tuple[Answer, ...] = ()  # names holding several DMARC records, which receivers all discard
-    ignored: tuple[tuple[str, str], ...] = ()  # (name, value) of mistyped records receivers skip
+    ignored: tuple[tuple[str, str], ...] = ()  # (name, value) of text meant as DMARC that receivers discard
 
     @property
     def inherited(self) -> bool:
@@ -122,20 +123,21 @@ def check_dmarc(
             (Record(walk.failed.name, "TXT", (), "found"),),
             subject=walk.failed.name,
         )
+    # RFC 9989: receivers discard these records and walk on, so each finding says what applies instead.
+    applies = _applies_instead(identity, walk)
     for answer in walk.duplicates:
         values = tuple(v for v in answer.values if is_dmarc_record(v))
         found.add(
             Code.DMARC_INVALID,
             f"{answer.name} holds {len(values)} DMARC records; receivers ignore "
-            f"{'both' if len(values) == 2 else 'all of them'}.",
+            f"{'both' if len(values) == 2 else 'all of them'}, {applies}",
             (Record(answer.name, "TXT", values, "found"),),
             subject=answer.name,
         )
     for name, value in walk.ignored:
         found.add(
             Code.DMARC_INVALID,
-            f"{name} holds {value!r}, which receivers ignore: a DMARC record must start with exactly v=DMARC1 "
-            "(the version is case-sensitive).",
+            f"{name} holds {value!r}, which receivers ignore: {discard_reason(value)}; {applies}",
             (Record(name, "TXT", (value,), "found"),),
             subject=name,
         )
@@ -154,6 +156,19 @@ def check_dmarc(
         # A broken record at a parent applies to nobody: the identity still needs a policy of its own.
         _missing(found, identity, view, obs.dmarc[-1].name, dmarc_record(identity, policy, rua).record)
     return found.build()
+
+
+def _applies_instead(identity: Identity, walk: Discovery) -> str:
+    """The end of a discarded record's message: the policy receivers find once they have skipped it."""
+    if walk.failed is not None:
+        return f"and which policy applies to {identity.domain} is unknown until {walk.failed.name} can be read."
+    if walk.record is None or not walk.applied_policy():
+        return f"so no DMARC policy applies to {identity.domain}."
+    tag = "sp" if walk.inherited and walk.record.value("sp") and walk.record.policy_tags_valid else "p"
+    return (
+        f"so for {identity.domain} the policy that applies is the one at {dmarc_name(walk.policy_domain)}: "
+        f"{tag}={walk.applied_policy()}."
+    )
 
 
 def _broken_at(walk: Discovery, name: str) -> bool:
@@ -176,19 +191,22 @@ def _check_record(
     # The record is the root cause, whichever identities it applies to: one finding, about the record.
     name = dmarc_name(walk.policy_domain)
     here = Record(name, "TXT", (record.text,), "found")
+    # Removed tags (pct, rf, ri) earn no finding of their own: the warning rides on the record's other findings.
+    note = "".join(f" Note: {warning}." for warning in record.warnings)
     if record.errors:
         problems = "; ".join(record.errors)
-        found.add(Code.DMARC_INVALID, f"The DMARC record at {name} is invalid: {problems}.", (here,), subject=name)
+        message = f"The DMARC record at {name} is invalid: {problems}.{note}"
+        found.add(Code.DMARC_INVALID, message, (here,), subject=name)
     if not record.usable:
         return
     none_reason = _none_reason(walk, record)
     if none_reason:
-        message = f"{none_reason} Receivers take no action on failing mail."
+        message = f"{none_reason} Receivers take no action on failing mail.{note}"
         found.add(Code.DMARC_POLICY_NONE, message, (here,), subject=name)
     if not record.rua:
         found.add(
             Code.DMARC_NO_REPORTING,
-            f"The DMARC record at {name} has no rua= tag, so receivers send no aggregate reports.",
+            f"The DMARC record at {name} has no rua= tag, so receivers send no aggregate reports.{note}",
             (here,),
             subject=name,
         )

@@ -9,7 +9,8 @@ from core.kernel.models import Answer, Code, DomainObservation, Finding, Identit
 from core.rules.records import holds, values_at
 from core.rules.required import mail_from_mx_value, mail_from_records
 from core.rules.safety import normalise_mx
-from core.rules.spf import parse_spf, spf_records
+from core.rules.spf import SES_DOMAIN, parse_spf, spf_records
+from core.rules.spftree import evaluate_spf, replay
 
 _FALLBACK = {
     "USE_DEFAULT_VALUE": "meanwhile SES sends with its own amazonses.com MAIL FROM, which cannot align",
@@ -42,7 +43,7 @@ def check_mail_from(identity: Identity, obs: DomainObservation, view: ZoneView) 
     if obs.mail_from_mx is not None:
         _check_mx(found, identity, obs.mail_from_mx, view, mx_record)
     if obs.mail_from_txt is not None:
-        _check_spf(found, obs.mail_from_txt, view, spf_record)
+        _check_spf(found, obs.mail_from_txt, obs.mail_from_spf, view, spf_record)
     return found.build()
 
 
@@ -77,7 +78,7 @@ def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneVie
     )
 
 
-def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) -> None:
+def _check_spf(found: Findings, answer: Answer, tree: tuple[Answer, ...], view: ZoneView, wanted: Record) -> None:
     name = wanted.name
     if answer.failed:
         found.query_failed(f"the TXT records of {name}", answer)
@@ -92,17 +93,7 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
         )
         return
     if records:
-        result = parse_spf(records[0])
-        problems = list(result.errors)
-        if not result.authorises_ses:
-            problems.append("it does not include:amazonses.com before any all, so SES is not authorised to send")
-        if problems:
-            found.add(
-                Code.MAIL_FROM_SPF_INVALID,
-                f"The SPF record of {name} is invalid: {'; '.join(problems + list(result.warnings))}.",
-                (Record(name, "TXT", (records[0],), "found"),),
-                subject=name,
-            )
+        _judge_spf_tree(found, name, records[0], tree)
         return
     pending = [value for value in values_at(view, name, "TXT") if parse_spf(value).authorises_ses]
     if pending:
@@ -118,5 +109,39 @@ def _check_spf(found: Findings, answer: Answer, view: ZoneView, wanted: Record) 
         f"{name} has no SPF record, so mail sent with this MAIL FROM domain fails SPF.",
         wanted,
         view,
+        subject=name,
+    )
+
+
+def _judge_spf_tree(found: Findings, name: str, record: str, tree: tuple[Answer, ...]) -> None:
+    """The record and everything its includes and redirects reach, as receivers evaluate them (core.rules.spftree)."""
+    result = evaluate_spf(name, record, replay(tree))
+    if result.failed is not None and result.failed_at is not None:
+        at = result.failed_at
+        what = (
+            f"the {result.failed.rdtype} of {result.failed.name}, which the SPF record of {name} needs at "
+            f"{' → '.join(at.path)}" + (f" ({at.term!r})" if at.term else "")
+        )
+        found.query_failed(what, result.failed)
+        return
+    problems = [problem.describe() for problem in result.errors]
+    if not result.errors and not result.authorises_ses:
+        problems.append(
+            f"it does not reach include:{SES_DOMAIN} (at any depth, before an all, through passing includes), "
+            f"nor do its ip4/ip6 terms cover SES's sending ranges, so SES is not authorised to send"
+        )
+    if not problems:
+        return
+    notes = [problem.describe() for problem in result.warnings]
+    lookups = f"{result.lookups} DNS lookup{'s' if result.lookups != 1 else ''} counted"
+    # Each record on the broken path is named, so the person fixing it sees which zone to edit.
+    at_fault = [(name, record)] + [
+        (problem.path[-1], problem.record) for problem in result.errors if problem.path[-1] != name
+    ]
+    found.add(
+        Code.MAIL_FROM_SPF_INVALID,
+        f"The SPF record of {name} fails as receivers evaluate it ({lookups}): {'; '.join(problems)}."
+        + (f" Also: {'; '.join(notes)}." if notes else ""),
+        tuple(Record(at, "TXT", (value,), "found") for at, value in dict.fromkeys(at_fault)),
         subject=name,
     )

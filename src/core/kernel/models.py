@@ -42,6 +42,10 @@ class Code(StrEnum):
     ZONE_NOT_DELEGATED = "ZONE_NOT_DELEGATED"
     DNS_NOT_PROPAGATED = "DNS_NOT_PROPAGATED"
     CHECK_FAILED = "CHECK_FAILED"
+    ACCOUNT_SHUTDOWN = "ACCOUNT_SHUTDOWN"
+    ACCOUNT_SENDING_PAUSED = "ACCOUNT_SENDING_PAUSED"
+    ACCOUNT_PROBATION = "ACCOUNT_PROBATION"
+    ACCOUNT_SANDBOX = "ACCOUNT_SANDBOX"
 
 
 # The codes of records that are absent: remediation creates them (IDENTITY_NOT_VERIFIED is fixed through its DKIM
@@ -75,7 +79,9 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
     Code.MAIL_FROM_SPF_MISSING: CatalogueEntry(Severity.HIGH, "MAIL FROM domain has no SPF record", "yes"),
     Code.MAIL_FROM_SPF_INVALID: CatalogueEntry(
         Severity.HIGH,
-        "more than one SPF record, bad syntax, more than 10 lookup terms, or SES not authorised",
+        "more than one SPF record, bad syntax, or, as receivers evaluate the include/redirect tree, a permerror "
+        "(more than 10 lookups, more than 2 void lookups, a target without one SPF record, a loop) or SES not "
+        "authorised",
         "no",
     ),
     Code.DMARC_MISSING: CatalogueEntry(Severity.HIGH, "no DMARC policy applies (own or inherited)", "yes"),
@@ -101,7 +107,34 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
     ),
     Code.DNS_NOT_PROPAGATED: CatalogueEntry(Severity.LOW, "in Route 53, not yet in live DNS", "no"),
     Code.CHECK_FAILED: CatalogueEntry(Severity.MEDIUM, "a check could not run; the finding says why", "no"),
+    Code.ACCOUNT_SHUTDOWN: CatalogueEntry(Severity.HIGH, "SES paused the account's sending in the region", "no"),
+    Code.ACCOUNT_SENDING_PAUSED: CatalogueEntry(
+        Severity.HIGH, "sending is disabled for the account in the region", "no"
+    ),
+    # HIGH although mail still flows: the review ends in SHUTDOWN unless someone acts before its deadline.
+    Code.ACCOUNT_PROBATION: CatalogueEntry(
+        Severity.HIGH, "the account is under review (probation) in the region", "no"
+    ),
+    Code.ACCOUNT_SANDBOX: CatalogueEntry(
+        Severity.MEDIUM, "the account is in the sandbox in the region: mail only to verified identities", "no"
+    ),
 }
+
+
+# About the SES account in a region rather than an identity's DNS: no protocol column, no record to create.
+ACCOUNT_CODES = frozenset(
+    {Code.ACCOUNT_SHUTDOWN, Code.ACCOUNT_SENDING_PAUSED, Code.ACCOUNT_PROBATION, Code.ACCOUNT_SANDBOX}
+)
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """The SES account in one region, from sesv2 GetAccount."""
+
+    region: str
+    enforcement_status: str = "HEALTHY"  # HEALTHY, PROBATION or SHUTDOWN
+    sending_enabled: bool = True
+    production_access_enabled: bool = True  # False: the sandbox
 
 
 IdentityKind = Literal["DOMAIN", "EMAIL_ADDRESS", "MANAGED_DOMAIN"]
@@ -126,6 +159,12 @@ class DkimState:
     # read, which tells Easy DKIM (own or copied) from BYODKIM by its tokens but not the two Easy kinds apart.
     origin: str = ""
 
+    @property
+    def parent_region(self) -> str:
+        """The region of the parent identity a Deterministic Easy DKIM replica copies; "" for any other origin."""
+        prefix = "AWS_SES_"
+        return self.origin[len(prefix) :].lower().replace("_", "-") if self.origin.startswith(prefix) else ""
+
 
 @dataclass(frozen=True)
 class MailFromState:
@@ -145,6 +184,8 @@ class Identity:
     sending_enabled: bool = True
     dkim: DkimState | None = None
     mail_from: MailFromState | None = None
+    # VerificationInfo.ErrorType (REPLICATION_* for a failed DKIM copy); "" when not read or none
+    verification_error: str = ""
 
     @property
     def key(self) -> IdentityKey:
@@ -433,6 +474,9 @@ class DomainObservation:
     dkim: tuple[DkimObservation, ...] = ()
     mail_from_mx: Answer | None = None  # None: no custom MAIL FROM domain configured
     mail_from_txt: Answer | None = None
+    # Every answer the SPF evaluation of the MAIL FROM record read: include/redirect targets' TXT, a/mx/exists
+    # queries, amazonses.com's TXT (see core.rules.spftree); () when there is no single SPF record to evaluate.
+    mail_from_spf: tuple[Answer, ...] = ()
     dmarc: tuple[Answer, ...] = ()  # TXT at the _dmarc names of the RFC 9989 walk, in order (see core.run.observe)
     report_auth: tuple[Answer, ...] = ()  # TXT at <domain>._report._dmarc.<destination>, one per external rua
     zone_ns: Answer | None = None  # NS at the apex of the identity's Route 53 zone

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from core.kernel.models import Code, Finding, IdentityKey, Record, Severity
+from core.kernel.models import ACCOUNT_CODES, Code, Finding, IdentityKey, Record, Severity
 
 Status = Literal["pass", "warn", "fail", "n/a"]
 COLUMNS = ("DKIM", "MAIL FROM/SPF", "DMARC")
@@ -66,6 +66,8 @@ def matrix(identities: Iterable[IdentityKey], findings: Sequence[Finding]) -> li
 
 def _columns(finding: Finding) -> tuple[str, ...]:
     """The protocols a finding bears on: by its code, or, for codes about records in general, by its records."""
+    if finding.code in ACCOUNT_CODES:
+        return ()  # the account's sending, not any protocol of the identity: it has no column
     column = _BY_CODE.get(finding.code)
     if column:
         return (column,)

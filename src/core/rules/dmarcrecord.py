@@ -14,7 +14,12 @@ from core.kernel.settings import DMARC_POLICIES
 
 # The value of v= is case-sensitive (%s"DMARC1"), the tag name is not: "V=DMARC1" is a record, "v=dmarc1" is not.
 _VERSION = re.compile(r"^[vV][ \t]*=[ \t]*DMARC1[ \t]*(;|$)")
-_LOOSE_VERSION = re.compile(r"^\s*v\s*=\s*dmarc1", re.IGNORECASE)
+# Text at a `_dmarc` name that was meant as DMARC: a version anywhere (mistyped, misplaced, after whitespace), or
+# a record that starts with a policy tag and forgot the version.
+_LOOSE_VERSION = re.compile(r"v\s*=\s*dmarc|^\s*p\s*=", re.IGNORECASE)
+_MISCASED_VERSION = re.compile(r"^v\s*=\s*dmarc1\s*(;|$)", re.IGNORECASE)
+# RFC 9989 removed these RFC 7489 tags: receivers ignore them, so no value of theirs is an error.
+REMOVED_TAGS = ("pct", "rf", "ri")
 _TAG_NAME = re.compile(r"^[A-Za-z]+$")
 _VALUE = re.compile(r"^[\x20-\x3a\x3c-\x7e]+$")  # printing characters but ";"
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s,!]+$")
@@ -39,6 +44,7 @@ class DmarcRecord:
     tags: Mapping[str, str] = field(default_factory=dict)  # lower-case names, values as written
     errors: tuple[str, ...] = ()
     rua: tuple[str, ...] = ()  # valid URIs, report-size suffixes removed
+    warnings: tuple[str, ...] = ()  # harmless but misleading content (removed tags), never an error
 
     @property
     def valid(self) -> bool:
@@ -74,13 +80,24 @@ class DmarcRecord:
 
 
 def is_dmarc_record(txt: str) -> bool:
-    """A TXT value receivers treat as a DMARC record: `v=DMARC1` first, exactly, then `;` or the end."""
-    return bool(_VERSION.match(txt.strip()))
+    """A TXT value receivers treat as a DMARC record: `v=DMARC1` first, exactly, then `;` or the end. RFC 9989
+    allows no leading whitespace (" v=DMARC1; p=reject" is discarded); blanks around `=` are allowed."""
+    return bool(_VERSION.match(txt))
 
 
 def looks_like_dmarc(txt: str) -> bool:
-    """Also a mistyped version (`v=dmarc1`), which receivers ignore but which still must not get a sibling."""
-    return bool(_LOOSE_VERSION.match(txt))
+    """Also text meant as a DMARC record that receivers discard (`v=dmarc1`, " v=DMARC1", "p=reject; v=DMARC1"),
+    which still must not get a sibling."""
+    return bool(_LOOSE_VERSION.search(txt))
+
+
+def discard_reason(txt: str) -> str:
+    """Why receivers discard `txt` (which looks like DMARC but is no DMARC record), for a finding's message."""
+    if txt[:1].isspace():
+        return "a DMARC record must start with v=DMARC1, not with whitespace"
+    if _MISCASED_VERSION.match(txt):
+        return "a DMARC record must start with exactly v=DMARC1 (the version is case-sensitive)"
+    return "a DMARC record must start with v=DMARC1"
 
 
 def parse_record(txt: str) -> DmarcRecord:
@@ -103,11 +120,14 @@ def parse_record(txt: str) -> DmarcRecord:
     rua, rua_errors = _uris(tags.get("rua"), "rua")
     _, ruf_errors = _uris(tags.get("ruf"), "ruf")  # checked for errors; failure reports are not ses-guard's concern
     errors.extend(_value_errors(tags) + rua_errors + ruf_errors)
+    warnings = tuple(
+        f"{tag}={tags[tag]} is ignored: RFC 9989 removed the {tag} tag" for tag in REMOVED_TAGS if tag in tags
+    )
     record = DmarcRecord(txt, tags, (), rua)
     if not record.usable:
         lack = "it has no valid p=" if not record.value("p") else "its sp= or np= is invalid"
         errors.append(f"{lack} and no valid rua=, so receivers apply no DMARC at all")
-    return DmarcRecord(txt, tags, tuple(errors), rua)
+    return DmarcRecord(txt, tags, tuple(errors), rua, warnings)
 
 
 def report_destinations(record: DmarcRecord) -> list[str]:
@@ -156,10 +176,7 @@ def _value_errors(tags: Mapping[str, str]) -> list[str]:
             errors.append(f"{tag}={tags[tag]} is not one of {', '.join(allowed)}")
     if "fo" in tags and not _FO.match(tags["fo"].lower().replace(" ", "")):
         errors.append(f"fo={tags['fo']} is not a colon-separated list of 0, 1, d, s")
-    # pct, rf and ri are "historic" in RFC 9989 but still common (SES's own examples use pct): accepted, and
-    # only a pct that could never have been valid is reported.
-    if "pct" in tags and not (tags["pct"].isdigit() and int(tags["pct"]) <= 100):
-        errors.append(f"pct={tags['pct']} is not a whole number from 0 to 100")
+    # pct, rf and ri are not checked: RFC 9989 removed them and receivers ignore them (see `warnings`).
     return errors
 
 

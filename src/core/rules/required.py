@@ -43,6 +43,8 @@ def dmarc_value(policy: str, rua: str = "") -> str:
 
 
 def dkim_records(identity: Identity) -> list[Required]:
+    """Easy DKIM's token CNAMEs; for a replica (origin AWS_SES_<REGION>) they are its parent's, which it reuses:
+    the checks judge them but leave creating them to the parent's finding."""
     dkim = identity.dkim
     if dkim is None or dkim.origin == "EXTERNAL":
         return []

@@ -53,6 +53,39 @@ def spf_records(values: Iterable[str]) -> list[str]:
     return [value for value in values if is_spf_record(value)]
 
 
+@dataclass(frozen=True)
+class SpfTerm:
+    """One well-formed term of a record: its text as published, qualifier ("" for modifiers), lower-case name and
+    argument (for a and mx without the CIDR lengths)."""
+
+    text: str
+    qualifier: str
+    name: str
+    value: str
+
+    @property
+    def queries_dns(self) -> bool:
+        return self.name in _LOOKUP_TERMS
+
+
+def spf_terms(record: str) -> list[SpfTerm]:
+    """The well-formed terms of `record` in order (malformed ones are `parse_spf`'s errors, and skipped here)."""
+    terms = []
+    for text in record.split(" ")[1:]:
+        if not text:
+            continue
+        name, value, problem = _term(text)
+        if problem:
+            continue
+        head, equals, _ = text.partition("=")
+        is_modifier = bool(equals) and ":" not in head and "/" not in head
+        qualifier = "" if is_modifier else (text[0] if text[0] in "+-~?" else "+")
+        if name in ("a", "mx"):
+            value = value.split("/", 1)[0]
+        terms.append(SpfTerm(text, qualifier, name, value))
+    return terms
+
+
 def parse_spf(record: str) -> SpfResult:
     """Judge one SPF record. `authorises_ses` needs an `include:amazonses.com` (or `+include:`) that receivers
     reach: evaluation stops at the first `all`, so an include after it never counts. A `redirect=amazonses.com`

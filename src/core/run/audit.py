@@ -9,14 +9,16 @@ from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.checks.account import check_account
 from core.checks.dmarcorg import by_organisation
 from core.checks.evaluate import check_failed, evaluate_domain
 from core.checks.identity import check_address, signing_domains
 from core.kernel.errors import AwsError
-from core.kernel.models import Answer, Code, Finding, Identity, Placement, RunError, Zone, ZoneView
+from core.kernel.models import AccountState, Answer, Code, Finding, Identity, Placement, RunError, Zone, ZoneView
 from core.kernel.names import ancestors, identity_pattern, is_glob, within_zone
 from core.kernel.settings import Settings
 from core.rules.dmarcrecord import organisational_domain
+from core.rules.replicas import link_replicas, replica_candidates, settle_origins
 from core.rules.required import dmarc_name, new_mail_from_domain, required_records
 from core.rules.zones import apex_name_servers, pick_zone
 from core.run.deadline import TIME_BUDGET, Budgeted, Deadline
@@ -52,9 +54,12 @@ def audit(
     progress = progress or _Quiet()
     result = AuditResult(regions=resolve_regions(regions, wiring))
     patterns = None if only is None else [identity_pattern(p) for p in only]
-    known = _read_identities(result, wiring, patterns, progress)
+    accounts: list[AccountState] = []
+    known = _read_identities(result, wiring, patterns, progress, accounts)
     kept = [i for i in known if not _excluded(i.name, settings.exclude_identities)]
     result.identities = kept if patterns is None else [i for i in kept if _wanted(i.name, patterns)]
+    audited = [i.key for i in result.identities]
+    result.findings.extend(f for account in accounts for f in check_account(account, audited))
     if patterns is not None:
         _report_unmatched(result, patterns, known)
     domains = [i for i in result.identities if i.is_domain]
@@ -94,13 +99,14 @@ class _Quiet:
 
 
 def _read_identities(
-    result: AuditResult, wiring: Wiring, patterns: list[str] | None, progress: Progress
+    result: AuditResult, wiring: Wiring, patterns: list[str] | None, progress: Progress, accounts: list[AccountState]
 ) -> list[Identity]:
     """Regions are read concurrently: each has its own SES quota, and the pacer keeps each within it.
 
     Exact names keep the read cheap (SES is asked for those only); a single glob means reading every identity of
     the region and matching here. The domains of requested addresses (and their parents) are read too, since they
-    decide the addresses' signing."""
+    decide the addresses' signing. A region with identities costs one GetAccount more, for `accounts`; one
+    without has no mail the account's state could stop, so it costs nothing."""
     names = None
     if patterns is not None and not any(map(is_glob, patterns)):
         names = set(patterns)
@@ -115,13 +121,40 @@ def _read_identities(
         except AwsError as err:
             result.errors.append(RunError("region", region, str(err)))
             return []
+        if identities:
+            try:
+                accounts.append(wiring.ses(region).read_account())
+            except AwsError as err:
+                # The identities were read and are audited; the error keeps the region's findings from resolving.
+                result.errors.append(RunError("region", region, f"account state not read: {err}"))
         with lock:
             read_so_far += len(identities)
             progress.identities_read(read_so_far)
         return identities
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(result.regions), 8))) as pool:
-        return [i for batch in pool.map(read, result.regions) for i in batch]
+        identities = [i for batch in pool.map(read, result.regions) for i in batch]
+    return link_replicas(_read_origins(result, wiring, identities))
+
+
+def _read_origins(result: AuditResult, wiring: Wiring, identities: list[Identity]) -> list[Identity]:
+    """Deterministic Easy DKIM replicas show only in SigningAttributesOrigin, which costs a call per identity: only
+    the candidates (tokens shared with a namesake in another region) are asked, region by region, concurrently. A
+    region that fails here keeps its batch-read identities, Easy DKIM as far as the run knows, and is an error."""
+    candidates = replica_candidates(identities)
+    if not candidates:
+        return settle_origins(identities)  # a probe or a failed verification may already have read one
+
+    def read(region: str) -> list[Identity]:
+        try:
+            return wiring.ses(region).read_origins(candidates[region])
+        except AwsError as err:
+            result.errors.append(RunError("region", region, str(err)))
+            return []
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(candidates), 8))) as pool:
+        reread = {i.key: i for batch in pool.map(read, list(candidates)) for i in batch}
+    return settle_origins([reread.get(identity.key, identity) for identity in identities])
 
 
 def _wanted(name: str, patterns: Sequence[str]) -> bool:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from core.checks import dmarc
 from core.kernel.models import Answer, DkimObservation, DomainObservation, Identity, Zone
+from core.kernel.names import normalise
 from core.rules.required import dkim_name, dkim_target
+from core.rules.spf import spf_records
+from core.rules.spftree import evaluate_spf
 from core.run.ports import Lookup
 
 
@@ -13,15 +16,37 @@ def observe_domain(identity: Identity, dns: Lookup, zone: Zone | None) -> Domain
     domain = identity.domain
     mail_from = identity.mail_from.domain if identity.mail_from else ""
     dmarc_answers = _dmarc_walk(domain, dns)
+    dkim = _dkim(identity, dns)
+    mail_from_mx = dns.lookup(mail_from, "MX") if mail_from else None
+    mail_from_txt = dns.lookup(mail_from, "TXT") if mail_from else None
     return DomainObservation(
         domain=domain,
-        dkim=_dkim(identity, dns),
-        mail_from_mx=dns.lookup(mail_from, "MX") if mail_from else None,
-        mail_from_txt=dns.lookup(mail_from, "TXT") if mail_from else None,
+        dkim=dkim,
+        mail_from_mx=mail_from_mx,
+        mail_from_txt=mail_from_txt,
+        mail_from_spf=_spf_tree(mail_from, mail_from_txt, dns) if mail_from_txt else (),
         dmarc=dmarc_answers,
         report_auth=_report_auth(dmarc_answers, dns),
         zone_ns=dns.lookup(zone.name, "NS") if zone else None,
     )
+
+
+def _spf_tree(name: str, txt: Answer, dns: Lookup) -> tuple[Answer, ...]:
+    """What a receiver reads to evaluate the SPF record at `name`: the judging walk is run here over live DNS and
+    every answer it read is kept, so the check can walk again without I/O. The DNS client memoises, so an include
+    shared by many identities (amazonses.com, _spf.google.com) is queried once per run."""
+    records = spf_records(txt.values) if txt.status == "OK" else []
+    if len(records) != 1:
+        return ()
+    read: dict[tuple[str, str], Answer] = {}
+
+    def lookup(target: str, rdtype: str) -> Answer:
+        answer = dns.lookup(target, rdtype)
+        read[(normalise(target), rdtype)] = answer
+        return answer
+
+    evaluate_spf(name, records[0], lookup)
+    return tuple(read.values())
 
 
 def _dkim(identity: Identity, dns: Lookup) -> tuple[DkimObservation, ...]:
@@ -29,6 +54,8 @@ def _dkim(identity: Identity, dns: Lookup) -> tuple[DkimObservation, ...]:
     # BYODKIM selectors are TXT keys the owner publishes, not CNAMEs to SES: nothing to compare them with.
     if dkim is None or dkim.origin == "EXTERNAL":
         return ()
+    # A Deterministic Easy DKIM replica's tokens and zone are its parent's (core.rules.replicas), so the names looked
+    # up here are the parent's records, the ones SES checks for the replica too.
     observations = []
     for token in dkim.tokens:
         name = dkim_name(token, identity.domain)
@@ -46,7 +73,9 @@ def _dkim(identity: Identity, dns: Lookup) -> tuple[DkimObservation, ...]:
 
 def _dmarc_walk(domain: str, dns: Lookup) -> tuple[Answer, ...]:
     """RFC 9989 discovery: the domain's own record ends the walk; otherwise the walk goes on to the TLD, since the
-    organisational domain's record (not the nearest one) applies. A failed query ends it: the policy is unknown."""
+    organisational domain's record (not the nearest one) applies. Records receivers discard (several at the own
+    name, or text that is no DMARC record, such as " v=DMARC1") are no own record: the walk goes on, so the check
+    can name the policy that applies instead. A failed query ends it: the policy is unknown."""
     answers = []
     for name in dmarc.walk_names(domain):
         answer = dns.lookup(name, "TXT")

@@ -6,17 +6,34 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from core.kernel.models import Answer, Change, Finding, Identity, IdentityKey, RecordSet, Resolved, RunSummary, Zone
+from core.kernel.models import (
+    AccountState,
+    Answer,
+    Change,
+    Finding,
+    Identity,
+    IdentityKey,
+    RecordSet,
+    Resolved,
+    RunSummary,
+    Zone,
+)
 
 
 class SesApi(Protocol):
     def read_identities(self, names: Collection[str] | None = None) -> list[Identity]: ...
+
+    def read_origins(self, identities: Sequence[Identity]) -> list[Identity]: ...
 
     def set_mail_from(self, identity: str, mail_from_domain: str) -> None: ...
 
     def dkim_signing(self, identity: str) -> tuple[str, str]: ...
 
     def request_2048_bit_keys(self, identity: str) -> None: ...
+
+    def read_account(self) -> AccountState:
+        """The SES account's state in the region (sending, enforcement status, sandbox)."""
+        ...
 
 
 class Zones(Protocol):

@@ -257,3 +257,45 @@ def test_given_a_cname_into_another_ses_signing_zone_when_checked_then_it_is_acc
     findings = check_dkim(identity(), observe(other, *(good(t) for t in TOKENS[1:])), view())
 
     assert findings == []
+
+
+def replica(verified: str = "SUCCESS", error: str = "") -> Identity:
+    dkim = DkimState(True, "SUCCESS", TOKENS, SIGNING_ZONE, origin="AWS_SES_EU_WEST_1")
+    return Identity("example.com", "us-east-1", "DOMAIN", verified, dkim=dkim, verification_error=error)
+
+
+def test_given_a_replica_whose_parents_cnames_resolve_when_checking_then_nothing_is_found() -> None:
+    obs = DomainObservation("example.com", dkim=tuple(good(t) for t in TOKENS))
+
+    assert check_dkim(replica(), obs, view()) == []
+
+
+def test_given_a_replica_with_missing_cnames_when_checking_then_the_finding_points_at_the_parent_unfixable() -> None:
+    obs = DomainObservation("example.com", dkim=(good(TOKENS[0]), absent(TOKENS[1]), absent(TOKENS[2])))
+
+    found = check_dkim(replica(verified="PENDING"), obs, view())
+
+    missing = only(found, Code.DKIM_RECORD_MISSING)
+    assert missing.fixable is False
+    assert "copies its DKIM from example.com in eu-west-1" in missing.message
+    assert [r.name for r in missing.records] == [name_of(TOKENS[1]), name_of(TOKENS[2])]
+    not_verified = only(found, Code.IDENTITY_NOT_VERIFIED)
+    assert not_verified.fixable is False
+    assert "example.com in eu-west-1" in not_verified.message
+
+
+def test_given_a_failed_replication_when_checking_then_identity_not_verified_names_it() -> None:
+    obs = DomainObservation("example.com", dkim=tuple(good(t) for t in TOKENS))
+
+    found = check_dkim(replica(verified="FAILED", error="REPLICATION_PRIMARY_BYO_DKIM_NOT_SUPPORTED"), obs, view())
+
+    assert codes(found) == [Code.IDENTITY_NOT_VERIFIED]
+    assert "REPLICATION_PRIMARY_BYO_DKIM_NOT_SUPPORTED" in found[0].message
+    assert "from example.com in eu-west-1" in found[0].message
+    assert found[0].fixable is False
+
+
+def test_given_an_own_easy_dkim_identity_with_missing_cnames_when_checking_then_it_stays_fixable() -> None:
+    obs = DomainObservation("example.com", dkim=(absent(TOKENS[0]), good(TOKENS[1]), good(TOKENS[2])))
+
+    assert only(check_dkim(identity(), obs, view()), Code.DKIM_RECORD_MISSING).fixable is True

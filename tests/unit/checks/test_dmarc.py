@@ -25,6 +25,7 @@ from core.kernel.models import (
     Record,
     RecordSet,
 )
+from core.rules.dmarcrecord import looks_like_dmarc
 from tests.unit.checks.helpers import codes, only, view
 
 
@@ -52,7 +53,18 @@ def test_given_upper_case_tag_names_and_values_when_parsed_then_valid_and_the_po
     assert record.value("adkim") == "s"
 
 
-@pytest.mark.parametrize("txt_value", ["v=dmarc1; p=reject", "v=DMARc1; p=reject", "p=reject; v=DMARC1", "v=DMARC10"])
+@pytest.mark.parametrize(
+    "txt_value",
+    [
+        "v=dmarc1; p=reject",
+        "v=DMARc1; p=reject",
+        "p=reject; v=DMARC1",
+        "v=DMARC10",
+        " v=DMARC1; p=reject",  # RFC 9989: no leading whitespace (a common copy-paste result)
+        "\tv=DMARC1; p=none",
+        "v=DMARC1 p=reject",  # the ";" after the version is missing
+    ],
+)
 def test_given_a_wrong_version_when_classified_then_it_is_no_dmarc_record(txt_value: str) -> None:
     assert not is_dmarc_record(txt_value)
 
@@ -61,6 +73,50 @@ def test_given_legacy_pct_rf_ri_when_parsed_then_they_are_accepted() -> None:
     record = parse_record("v=DMARC1; p=quarantine; pct=50; rf=afrf; ri=86400; rua=mailto:d@example.com")
     assert record.valid
     assert record.policy == "quarantine"
+
+
+@pytest.mark.parametrize(
+    ("txt_value", "tag"),
+    [
+        ("v=DMARC1; p=reject; pct=150; rua=mailto:d@example.com", "pct"),
+        ("v=DMARC1; p=reject; pct=fifty", "pct"),
+        ("v=DMARC1; p=none; rf=iodef", "rf"),
+        ("v=DMARC1; p=quarantine; ri=-1", "ri"),
+    ],
+)
+def test_given_a_removed_tag_with_a_value_7489_forbade_when_parsed_then_valid_with_a_warning(
+    txt_value: str, tag: str
+) -> None:
+    # RFC 9989 removed pct, rf and ri: receivers ignore them, so no value can make the record invalid.
+    record = parse_record(txt_value)
+    assert record.valid
+    assert len(record.warnings) == 1
+    assert record.warnings[0].startswith(f"{tag}=")
+
+
+@pytest.mark.parametrize("txt_value", ["v = DMARC1; p = reject", "v =DMARC1;p=reject", "v=\tDMARC1 ;p=reject"])
+def test_given_blanks_around_the_version_equals_when_parsed_then_a_valid_record(txt_value: str) -> None:
+    # The ABNF allows *WSP around "=" and before ";": these records are applied, not discarded.
+    assert is_dmarc_record(txt_value)
+    assert parse_record(txt_value).policy == "reject"
+
+
+@pytest.mark.parametrize(
+    ("txt_value", "meant_as_dmarc"),
+    [
+        (" v=DMARC1; p=reject", True),
+        ("p=reject; v=DMARC1", True),
+        ("p=quarantine; rua=mailto:d@example.com", True),  # the version forgotten altogether
+        ("v=DMARC1; p=none", True),
+        ("google-site-verification=abc123", False),
+        ("v=spf1 -all", False),
+    ],
+)
+def test_given_txt_at_a_dmarc_name_when_classified_then_text_meant_as_dmarc_is_recognised(
+    txt_value: str, meant_as_dmarc: bool
+) -> None:
+    # What looks like DMARC is reported when discarded and blocks creating a second record next to it.
+    assert looks_like_dmarc(txt_value) is meant_as_dmarc
 
 
 def test_given_rua_with_two_destinations_and_a_size_limit_when_parsed_then_both_domains_are_destinations() -> None:
@@ -89,7 +145,6 @@ def test_given_an_unknown_tag_when_parsed_then_it_is_ignored() -> None:
         ("v=DMARC1; p=reject; rua=dmarc@example.com", "is not a URI"),
         ("v=DMARC1; p=reject; rua=mailto:", "is not a URI"),
         ("v=DMARC1; p=reject; fo=2", "fo=2"),
-        ("v=DMARC1; p=reject; pct=150", "pct=150"),
         ("v=DMARC1; p=reject; p=none", "more than once"),
         ("v=DMARC1; p=reject; garbage", "not a tag=value pair"),
         ("v=DMARC1; rua=", "not a tag=value pair"),
@@ -278,7 +333,10 @@ def test_given_two_dmarc_records_at_the_name_when_checked_then_invalid_not_missi
     findings = check_dmarc(identity(), observe(answer), view())
     invalid = only(findings, Code.DMARC_INVALID)
     assert codes(findings) == [Code.DMARC_INVALID]
-    assert invalid.message == "_dmarc.example.com holds 2 DMARC records; receivers ignore both."
+    # Nothing above example.com holds a record either, so the message says nothing applies.
+    assert invalid.message == (
+        "_dmarc.example.com holds 2 DMARC records; receivers ignore both, so no DMARC policy applies to example.com."
+    )
     assert invalid.records == (
         Record("_dmarc.example.com", "TXT", ("v=DMARC1; p=reject", "v=DMARC1; p=none"), "found"),
     )
@@ -433,3 +491,104 @@ def test_given_a_broken_record_only_at_the_parent_when_checked_then_the_child_st
 
     assert codes(findings) == [Code.DMARC_INVALID, Code.DMARC_MISSING]
     assert only(findings, Code.DMARC_MISSING).fixable
+
+
+# --- discarded records (RFC 9989: discarded, and the walk goes on) ----------------------------------------------
+
+
+def test_given_two_records_at_the_own_name_and_a_parent_policy_when_checked_then_invalid_names_the_inherited_one() -> (
+    None
+):
+    # Given shop.example.com holds two records (a typical leftover of a migration) and example.com rejects
+    obs = observe(
+        txt("_dmarc.shop.example.com", "v=DMARC1; p=none; rua=mailto:d@example.com", "v=DMARC1; p=quarantine"),
+        txt("_dmarc.example.com", "v=DMARC1; p=reject; rua=mailto:d@example.com"),
+        txt("_dmarc.com"),
+    )
+
+    # When checked
+    findings = check_dmarc(identity("shop.example.com"), obs, view())
+
+    # Then the broken name is invalid, the parent's policy is evaluated (it enforces), and nothing is missing
+    assert codes(findings) == [Code.DMARC_INVALID]
+    invalid = only(findings, Code.DMARC_INVALID)
+    assert invalid.subject == "_dmarc.shop.example.com"
+    assert invalid.message == (
+        "_dmarc.shop.example.com holds 2 DMARC records; receivers ignore both, so for shop.example.com the policy "
+        "that applies is the one at _dmarc.example.com: p=reject."
+    )
+
+
+@pytest.mark.parametrize(
+    ("own", "reason"),
+    [
+        (" v=DMARC1; p=reject; rua=mailto:d@example.com", "not with whitespace"),
+        ("p=reject; v=DMARC1; rua=mailto:d@example.com", "must start with v=DMARC1"),
+        ("V=dmarc1; p=reject", "case-sensitive"),
+    ],
+)
+def test_given_a_discarded_own_record_when_checked_then_invalid_and_the_inherited_sp_is_evaluated(
+    own: str, reason: str
+) -> None:
+    # Given the own record is discarded and example.com publishes sp=none for its subdomains
+    obs = observe(
+        txt("_dmarc.shop.example.com", own),
+        txt("_dmarc.example.com", "v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com"),
+        txt("_dmarc.com"),
+    )
+
+    # When checked
+    findings = check_dmarc(identity("shop.example.com"), obs, view())
+
+    # Then the discarded record is invalid, saying why, and the sp=none that receivers apply instead is reported
+    assert codes(findings) == sorted([Code.DMARC_INVALID, Code.DMARC_POLICY_NONE])
+    invalid = only(findings, Code.DMARC_INVALID)
+    assert reason in invalid.message
+    assert invalid.message.endswith("the policy that applies is the one at _dmarc.example.com: sp=none.")
+    assert only(findings, Code.DMARC_POLICY_NONE).subject == "_dmarc.example.com"
+
+
+def test_given_a_leading_blank_record_and_no_parent_policy_when_checked_then_invalid_says_none_applies() -> None:
+    # Given the only record anywhere starts with a blank
+    obs = observe(txt("_dmarc.example.com", " v=DMARC1; p=reject"), txt("_dmarc.com"))
+
+    # When checked
+    findings = check_dmarc(identity(), obs, view())
+
+    # Then one DMARC_INVALID: fixing the record is the remedy, so no DMARC_MISSING asks for a second one
+    assert codes(findings) == [Code.DMARC_INVALID]
+    assert findings[0].message.endswith("so no DMARC policy applies to example.com.")
+
+
+def test_given_duplicates_then_a_failed_parent_query_when_checked_then_the_applicable_policy_is_unknown() -> None:
+    obs = observe(
+        txt("_dmarc.shop.example.com", "v=DMARC1; p=reject", "v=DMARC1; p=reject"),
+        Answer("_dmarc.example.com", "TXT", "FAILED", error="timeout after 5s"),
+    )
+
+    findings = check_dmarc(identity("shop.example.com"), obs, view())
+
+    # The walk could not finish: claiming "no policy applies" would be wrong, so the message says it is unknown.
+    assert codes(findings) == sorted([Code.CHECK_FAILED, Code.DMARC_INVALID])
+    assert "is unknown until _dmarc.example.com can be read" in only(findings, Code.DMARC_INVALID).message
+
+
+def test_given_an_unrelated_txt_at_the_dmarc_name_when_checked_then_it_is_not_reported() -> None:
+    # Verification tokens do end up at _dmarc names; receivers skip them silently and so does the check.
+    obs = observe(txt("_dmarc.example.com", "google-site-verification=abc123"), txt("_dmarc.com"))
+    assert codes(check_dmarc(identity(), obs, view())) == [Code.DMARC_MISSING]
+
+
+def test_given_pct_out_of_range_with_an_enforcing_policy_when_checked_then_nothing_is_found() -> None:
+    # pct=150 was an error under RFC 7489; RFC 9989 receivers ignore pct, so the record enforces as written.
+    record = "v=DMARC1; p=reject; pct=150; rua=mailto:dmarc@example.com"
+    assert check_dmarc(identity(), observe(txt("_dmarc.example.com", record)), view()) == []
+
+
+def test_given_p_none_with_pct_when_checked_then_the_policy_finding_warns_that_pct_is_ignored() -> None:
+    record = "v=DMARC1; p=none; pct=0; ri=3600"
+    findings = check_dmarc(identity(), observe(txt("_dmarc.example.com", record)), view())
+    assert codes(findings) == sorted([Code.DMARC_POLICY_NONE, Code.DMARC_NO_REPORTING])
+    for finding in findings:
+        assert "pct=0 is ignored: RFC 9989 removed the pct tag" in finding.message
+        assert "ri=3600 is ignored" in finding.message

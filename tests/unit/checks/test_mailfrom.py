@@ -36,9 +36,19 @@ def txt(*values: str, status: AnswerStatus = "OK", error: str = "") -> Answer:
     return Answer(MAIL_FROM, "TXT", status if values or status != "OK" else "NODATA", values, error=error)
 
 
-def observe(mx_answer: Answer | None = None, txt_answer: Answer | None = None) -> DomainObservation:
+def tree(records: dict[str, str]) -> tuple[Answer, ...]:
+    """The answers an SPF walk gathered: one TXT record per name."""
+    return tuple(Answer(name, "TXT", "OK", (value,)) for name, value in records.items())
+
+
+def observe(
+    mx_answer: Answer | None = None, txt_answer: Answer | None = None, spf_tree: tuple[Answer, ...] = ()
+) -> DomainObservation:
     return DomainObservation(
-        domain="example.com", mail_from_mx=mx_answer or mx(MX), mail_from_txt=txt_answer or txt(SPF)
+        domain="example.com",
+        mail_from_mx=mx_answer or mx(MX),
+        mail_from_txt=txt_answer or txt(SPF),
+        mail_from_spf=spf_tree,
     )
 
 
@@ -151,19 +161,70 @@ def test_given_two_spf_records_when_checked_then_invalid_lists_both() -> None:
     assert invalid.subject == MAIL_FROM
 
 
+GOOGLE = {"_spf.google.com": "v=spf1 include:_netblocks.google.com ~all", "_netblocks.google.com": "v=spf1 -all"}
+TEN = {f"s{i}.example.net": "v=spf1 ip4:192.0.2.1 -all" for i in range(10)}
+
+
 @pytest.mark.parametrize(
-    ("record", "fragment"),
+    ("record", "gathered", "fragment"),
     [
-        ("v=spf1 include:_spf.google.com ~all", "include:amazonses.com"),
-        ("v=spf1 -all include:amazonses.com", "include:amazonses.com"),
-        ("v=spf1 " + " ".join(f"include:s{i}.example.net" for i in range(10)) + " include:amazonses.com ~all", "11"),
-        ("v=spf1 include:amazonses.com ip4:192.0.2.300 ~all", "IPv4"),
+        ("v=spf1 include:_spf.google.com ~all", GOOGLE, "include:amazonses.com"),
+        ("v=spf1 -all include:amazonses.com", {}, "include:amazonses.com"),
+        ("v=spf1 " + " ".join(f"include:s{i}.example.net" for i in range(10)) + " include:amazonses.com ~all", TEN,
+         "'include:amazonses.com' would be DNS lookup 11"),
+        ("v=spf1 include:amazonses.com ip4:192.0.2.300 ~all", {}, "IPv4"),
     ],
-)
-def test_given_a_bad_or_insufficient_spf_record_when_checked_then_invalid_says_why(record: str, fragment: str) -> None:
-    invalid = only(check_mail_from(identity(), observe(txt_answer=txt(record)), view()), Code.MAIL_FROM_SPF_INVALID)
+)  # fmt: skip
+def test_given_a_bad_or_insufficient_spf_record_when_checked_then_invalid_says_why(
+    record: str, gathered: dict[str, str], fragment: str
+) -> None:
+    obs = observe(txt_answer=txt(record), spf_tree=tree(gathered))
+    invalid = only(check_mail_from(identity(), obs, view()), Code.MAIL_FROM_SPF_INVALID)
     assert fragment in invalid.message
     assert invalid.records == (Record(MAIL_FROM, "TXT", (record,), "found"),)
+
+
+def test_given_ses_authorised_one_include_down_when_checked_then_nothing_is_found() -> None:
+    # The reported false alarm: receivers follow the include and find amazonses.com there.
+    record = "v=spf1 include:_spf.example.com ~all"
+    gathered = tree({"_spf.example.com": "v=spf1 include:amazonses.com ~all"})
+    assert check_mail_from(identity(), observe(txt_answer=txt(record), spf_tree=gathered), view()) == []
+
+
+def test_given_a_broken_include_deep_in_the_tree_when_checked_then_invalid_names_path_count_term_and_records() -> None:
+    record = "v=spf1 include:amazonses.com include:_spf.example.com ~all"
+    inner = "v=spf1 include:_spf.partner.example ~all"
+    gathered = (*tree({"_spf.example.com": inner}), Answer("_spf.partner.example", "TXT", "NXDOMAIN"))
+    obs = observe(txt_answer=txt(record), spf_tree=gathered)
+    invalid = only(check_mail_from(identity(), obs, view()), Code.MAIL_FROM_SPF_INVALID)
+    assert invalid.message == (
+        f"The SPF record of {MAIL_FROM} fails as receivers evaluate it (3 DNS lookups counted): "
+        f"{MAIL_FROM} → _spf.example.com: 'include:_spf.partner.example' points to _spf.partner.example, which has "
+        "no SPF record (permerror)."
+    )
+    assert invalid.subject == MAIL_FROM
+    assert invalid.records == (
+        Record(MAIL_FROM, "TXT", (record,), "found"),
+        Record("_spf.example.com", "TXT", (inner,), "found"),
+    )
+
+
+def test_given_an_include_that_could_not_be_read_when_checked_then_check_failed_on_that_name() -> None:
+    record = "v=spf1 include:_spf.example.com ~all"
+    gathered = (Answer("_spf.example.com", "TXT", "FAILED", error="timeout after 5s"),)
+    findings = check_mail_from(identity(), observe(txt_answer=txt(record), spf_tree=gathered), view())
+    failed = only(findings, Code.CHECK_FAILED)
+    assert codes(findings) == [Code.CHECK_FAILED]
+    assert failed.subject == "_spf.example.com"
+    assert "timeout after 5s" in failed.message
+    assert "'include:_spf.example.com'" in failed.message
+
+
+def test_given_only_ip_ranges_covering_ses_when_checked_then_valid() -> None:
+    # Valid today (the warning travels with the evaluation); AWS documents only the include.
+    record = "v=spf1 ip4:54.240.0.0/18 -all"
+    gathered = tree({"amazonses.com": "v=spf1 ip4:54.240.0.0/18 -all"})
+    assert check_mail_from(identity(), observe(txt_answer=txt(record), spf_tree=gathered), view()) == []
 
 
 def test_given_both_queries_failed_when_checked_then_one_check_failed_lists_both() -> None:
