@@ -81,12 +81,7 @@ def _suppressed_line(digest: Digest) -> str:
 
 def still_open_line(digest: Digest) -> str:
     """What the changes kind does not list again, and where it is listed."""
-    where = (
-        f"every one is in the full report: {digest.summary.report}"
-        if digest.summary.report
-        else "run `ses-guard audit` to list every one"
-    )
-    return f"STILL OPEN: {still_open_text(digest)}; {where}"
+    return f"STILL OPEN: {still_open_text(digest)}; {_where_listed(digest, 'run `ses-guard audit`')}"
 
 
 def resolved_line(resolved: Resolved) -> str:
@@ -101,12 +96,14 @@ def _code_line(code: Code, count: int) -> str:
 
 
 def left_out_line(digest: Digest) -> str:
-    where = (
-        f"every one is in the full report: {digest.summary.report}"
-        if digest.summary.report
-        else "run `ses-guard audit` (add --json for JSON) to list every one"
-    )
+    where = _where_listed(digest, "run `ses-guard audit` (add --json for JSON)")
     return f"NOT LISTED: {digest.left_out.text()} did not fit in these messages; {where}"
+
+
+def _where_listed(digest: Digest, command: str) -> str:
+    if digest.summary.report:
+        return f"every one is in the full report: {digest.summary.report}"
+    return f"{command} to list every one"
 
 
 def topic_header(topic: str, continued: bool) -> str:
