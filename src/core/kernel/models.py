@@ -31,6 +31,7 @@ class Code(StrEnum):
     MAIL_FROM_MX_INVALID = "MAIL_FROM_MX_INVALID"
     MAIL_FROM_SPF_MISSING = "MAIL_FROM_SPF_MISSING"
     MAIL_FROM_SPF_INVALID = "MAIL_FROM_SPF_INVALID"
+    MAIL_FROM_SPF_FRAGILE = "MAIL_FROM_SPF_FRAGILE"
     DMARC_MISSING = "DMARC_MISSING"
     DMARC_INVALID = "DMARC_INVALID"
     DMARC_POLICY_NONE = "DMARC_POLICY_NONE"
@@ -82,6 +83,12 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
         "more than one SPF record, bad syntax, or, as receivers evaluate the include/redirect tree, a permerror "
         "(more than 10 lookups, more than 2 void lookups, a target without one SPF record, a loop) or SES not "
         "authorised",
+        "no",
+    ),
+    Code.MAIL_FROM_SPF_FRAGILE: CatalogueEntry(
+        Severity.LOW,
+        "SPF passes, but on terms that may not last: SES's IP ranges instead of include:amazonses.com, or macros "
+        "that could not be checked",
         "no",
     ),
     Code.DMARC_MISSING: CatalogueEntry(Severity.HIGH, "no DMARC policy applies (own or inherited)", "yes"),

@@ -220,9 +220,20 @@ def test_given_an_include_that_could_not_be_read_when_checked_then_check_failed_
     assert "'include:_spf.example.com'" in failed.message
 
 
-def test_given_only_ip_ranges_covering_ses_when_checked_then_valid() -> None:
-    # Valid today (the warning travels with the evaluation); AWS documents only the include.
+def test_given_only_ip_ranges_covering_ses_when_checked_then_valid_with_a_low_warning() -> None:
+    # Valid today; AWS documents only the include, and SES adds ranges.
     record = "v=spf1 ip4:54.240.0.0/18 -all"
+    gathered = tree({"amazonses.com": "v=spf1 ip4:54.240.0.0/18 -all"})
+    findings = check_mail_from(identity(), observe(txt_answer=txt(record), spf_tree=gathered), view())
+    fragile = only(findings, Code.MAIL_FROM_SPF_FRAGILE)
+    assert codes(findings) == [Code.MAIL_FROM_SPF_FRAGILE]
+    assert fragile.severity.value == "LOW"
+    assert fragile.subject == MAIL_FROM
+    assert fragile.records == (Record(MAIL_FROM, "TXT", (record,), "found"),)
+
+
+def test_given_the_plain_include_when_checked_then_nothing_is_reported() -> None:
+    record = "v=spf1 include:amazonses.com ~all"
     gathered = tree({"amazonses.com": "v=spf1 ip4:54.240.0.0/18 -all"})
     assert check_mail_from(identity(), observe(txt_answer=txt(record), spf_tree=gathered), view()) == []
 
