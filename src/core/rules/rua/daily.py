@@ -1,0 +1,207 @@
+"""What the reports about one domain say about one UTC day, added up: a small JSON object per (domain, day).
+
+Idempotent: each report is remembered by a short key of its org and report id, and a report already counted is not
+counted again, so a receiver resending it, or the same file dropped twice, changes nothing.
+
+Compact: a busy domain sees thousands of source IPs a day, so each day keeps the MAX_SOURCES largest by messages
+and merges the rest into one "other" source. Totals stay exact; only the smallest sources lose their address. No
+source with a meaningful share is lost that way: at most 100 sources can each send 1% of a day's mail.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from core.rules.rua.errors import AggregateUnreadable, ReportRejected
+from core.rules.rua.models import AggregateReport, Row
+
+SCHEMA = 1
+MAX_SOURCES = 200
+MAX_REPORTS = 1_000  # a day's reports about one domain: one per receiver, a few hundred receivers at most
+MAX_HEADER_FROM = 5  # From domains kept per source, enough to tell the domain from its subdomains
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class SourceDay:
+    count: int = 0
+    passed: int = 0  # DMARC pass: aligned DKIM or aligned SPF
+    dkim: int = 0  # aligned DKIM pass
+    spf: int = 0  # aligned SPF pass
+    dispositions: Mapping[str, int] = field(default_factory=dict)
+    header_from: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayAggregate:
+    domain: str
+    day: date
+    reports: tuple[str, ...] = ()  # keys of the reports counted, sorted
+    total: int = 0
+    passed: int = 0
+    policies: tuple[str, ...] = ()  # p as receivers saw it published that day, sorted
+    sources: Mapping[str, SourceDay] = field(default_factory=dict)  # source IP (or OTHER) -> its messages
+
+
+def report_day(report: AggregateReport) -> date:
+    """The UTC day a report counts for: the day holding the middle of its period.
+
+    Receivers report per day, mostly from 00:00 UTC (Google, Yahoo) or 00:00 to 00:00 UTC (Microsoft), where the
+    middle and the begin date agree. Some align to their local midnight (22:00 or 23:00 UTC): the begin date would
+    put a day's mail on the day before, the middle puts it on the day that holds most of it. Splitting a report
+    across days would invent per-day numbers the report does not have, and make one report touch several objects.
+    """
+    return (report.begin + (report.end - report.begin) / 2).date()
+
+
+def add(day: DayAggregate | None, report: AggregateReport) -> DayAggregate:
+    """`day` with `report` counted in (a new day when None); unchanged when the report was counted before."""
+    when = report_day(report)
+    if day is None:
+        day = DayAggregate(report.domain, when)
+    elif (day.domain, day.day) != (report.domain, when):
+        raise ValueError(f"a report about {report.domain} on {when} added to the aggregate of {day.domain} {day.day}")
+    if report.key in day.reports:
+        return day
+    if len(day.reports) >= MAX_REPORTS:
+        raise ReportRejected(f"{day.domain} already has {MAX_REPORTS} reports for {day.day}; no more are counted")
+    sources = dict(day.sources)
+    for row in report.records:
+        address = str(row.source_ip)
+        sources[address] = _merge(sources.get(address, SourceDay()), _source(row))
+    counted = sum(row.count for row in report.records)
+    return DayAggregate(
+        domain=day.domain,
+        day=day.day,
+        reports=tuple(sorted({*day.reports, report.key})),
+        total=day.total + counted,
+        passed=day.passed + sum(row.count for row in report.records if row.dmarc_pass),
+        policies=tuple(sorted({*day.policies, report.policy.p})),
+        sources=_cap(sources),
+    )
+
+
+def _source(row: Row) -> SourceDay:
+    return SourceDay(
+        count=row.count,
+        passed=row.count if row.dmarc_pass else 0,
+        dkim=row.count if row.dkim == "pass" else 0,
+        spf=row.count if row.spf == "pass" else 0,
+        dispositions={row.disposition: row.count},
+        header_from=(row.header_from,) if row.header_from else (),
+    )
+
+
+def _merge(a: SourceDay, b: SourceDay) -> SourceDay:
+    dispositions = dict(a.dispositions)
+    for name, count in b.dispositions.items():
+        dispositions[name] = dispositions.get(name, 0) + count
+    return SourceDay(
+        count=a.count + b.count,
+        passed=a.passed + b.passed,
+        dkim=a.dkim + b.dkim,
+        spf=a.spf + b.spf,
+        dispositions=dict(sorted(dispositions.items())),
+        header_from=tuple(sorted({*a.header_from, *b.header_from}))[:MAX_HEADER_FROM],
+    )
+
+
+def _cap(sources: dict[str, SourceDay]) -> dict[str, SourceDay]:
+    named = sorted(((k, v) for k, v in sources.items() if k != OTHER), key=lambda kv: (-kv[1].count, kv[0]))
+    kept = dict(named[:MAX_SOURCES])
+    rest = [v for _, v in named[MAX_SOURCES:]] + ([sources[OTHER]] if OTHER in sources else [])
+    if rest:
+        merged = SourceDay()
+        for source in rest:
+            merged = _merge(merged, source)
+        kept[OTHER] = merged
+    return kept
+
+
+def to_json(day: DayAggregate) -> str:
+    sources = {
+        address: [s.count, s.passed, s.dkim, s.spf, dict(s.dispositions), list(s.header_from)]
+        for address, s in day.sources.items()
+    }
+    data = {
+        "schema": SCHEMA,
+        "domain": day.domain,
+        "day": day.day.isoformat(),
+        "reports": list(day.reports),
+        "total": day.total,
+        "passed": day.passed,
+        "policies": list(day.policies),
+        "sources": sources,
+    }
+    return json.dumps(data, separators=(",", ":"))
+
+
+def from_json(text: str | bytes) -> DayAggregate:
+    """A stored aggregate, or AggregateUnreadable naming what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise AggregateUnreadable(f"not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise AggregateUnreadable("not a daily aggregate: a JSON object is expected")
+    if data.get("schema") != SCHEMA:
+        raise AggregateUnreadable(f"schema {data.get('schema')!r}; this ses-guard reads schema {SCHEMA}")
+    raw_sources = data.get("sources")
+    if not isinstance(raw_sources, dict):
+        raise AggregateUnreadable("`sources` is missing or not an object")
+    return DayAggregate(
+        domain=_text(data.get("domain"), "domain"),
+        day=_date(data.get("day")),
+        reports=tuple(_texts(data.get("reports"), "reports")),
+        total=_count(data.get("total"), "total"),
+        passed=_count(data.get("passed"), "passed"),
+        policies=tuple(_texts(data.get("policies"), "policies")),
+        sources={_address(address): _source_json(raw, address) for address, raw in raw_sources.items()},
+    )
+
+
+def _source_json(raw: Any, where: str) -> SourceDay:
+    if not isinstance(raw, list) or len(raw) != 6 or not isinstance(raw[4], dict):
+        raise AggregateUnreadable(f"sources[{where}] is not [count, passed, dkim, spf, dispositions, header_from]")
+    count, passed, dkim, spf = (_count(value, f"sources[{where}]") for value in raw[:4])
+    dispositions = {_text(k, f"sources[{where}]"): _count(v, f"sources[{where}]") for k, v in raw[4].items()}
+    return SourceDay(count, passed, dkim, spf, dispositions, tuple(_texts(raw[5], f"sources[{where}]")))
+
+
+def _count(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise AggregateUnreadable(f"{where}: {value!r} is not a count")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise AggregateUnreadable(f"{where}: {value!r} is not text")
+    return value
+
+
+def _texts(value: Any, where: str) -> Iterable[str]:
+    if not isinstance(value, list):
+        raise AggregateUnreadable(f"{where}: {value!r} is not a list")
+    return [_text(item, where) for item in value]
+
+
+def _date(value: Any) -> date:
+    try:
+        return date.fromisoformat(_text(value, "day"))
+    except ValueError:
+        raise AggregateUnreadable(f"day: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _address(value: str) -> str:
+    if value == OTHER:
+        return value
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise AggregateUnreadable(f"sources: {value!r} is neither an IP address nor {OTHER!r}") from None
