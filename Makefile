@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt src/requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 
 include mk/sam.mk
+include mk/lambda.mk
 
 .PHONY: help venv chromium demo test lint typecheck unit bench report-png clean
 
 help:
 	@echo "make demo   - audit a small embedded account (local AWS + DNS, no credentials)"
 	@echo "make test   - set up .venv and run every check CI runs"
+	@echo "make lambda-check - run the last sam build in the Lambda runtime emulator, no Docker (part of make test)"
 	@echo "make bench  - SES calls, time and memory at 1,000 identities; output sizes and publishes at 3,000"
 
 venv: $(STAMP)
@@ -43,7 +45,8 @@ typecheck: venv
 unit: venv chromium
 	$(BIN)/python -m pytest --cov --cov-branch --cov-report=term
 
-test: lint typecheck unit template-check
+# In this order: lambda-check runs the function that template-check built.
+test: lint typecheck unit template-check lambda-check
 
 bench: venv
 	$(BIN)/python -m tools.bench
@@ -53,4 +56,4 @@ report-png: venv chromium
 	$(BIN)/python -m tools.report_png
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKS_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis src/*.egg-info
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKS_VENV) $(LAMBDA_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis src/*.egg-info

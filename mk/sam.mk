@@ -27,15 +27,22 @@ $(CHECKS_STAMP): requirements-checks.txt
 	$(CHECKS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checks.txt
 	rm -f $(CHECKS_VENV)/.installed-* && touch $@
 
-# Builds into .aws-sam/ (what `sam deploy` ships). Skipped, not failed, where python3.13 is missing.
-define SAM_BUILD
+# The start of a recipe that needs the runtime's interpreter: sets py313 to "" (python3.13 is on the PATH) or to
+# PYENV_VERSION=<version> (a pyenv version); where there is none, says that $(1) is skipped and ends the recipe
+# without failing. $(2): what installing python3.13 allows.
+define FIND_PY313
 if python3.13 -c '' 2>/dev/null; then py313=""; \
 elif [ -n "$(PY313_PYENV)" ] && PYENV_VERSION=$(PY313_PYENV) python3.13 -c '' 2>/dev/null; then \
 	py313="PYENV_VERSION=$(PY313_PYENV)"; \
 else \
-	echo "sam build skipped: no python3.13 on this machine (the function's runtime); install it to build"; \
+	echo "$(1) skipped: no python3.13 on this machine (the function's runtime); install it to $(2)"; \
 	exit 0; \
-fi; \
+fi
+endef
+
+# Builds into .aws-sam/ (what `sam deploy` ships). Skipped, not failed, where python3.13 is missing.
+define SAM_BUILD
+$(call FIND_PY313,sam build,build); \
 echo "$$py313 sam build --template-file template.yaml"; \
 env $$py313 $(SAM_ENV) $(SAM_VENV)/bin/sam build --template-file template.yaml
 endef
