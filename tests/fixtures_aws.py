@@ -53,6 +53,7 @@ class Call:
     api: str
     operation: str
     region: str
+    path: str = ""
 
 
 @dataclass
@@ -65,15 +66,34 @@ class Fault:
     status: int = 400
     times: int | None = None
     region: str | None = None
+    path: str | None = None  # part of the request path, e.g. `/hostedzone/<id>/` for one Route 53 zone
 
     def matches(self, call: Call) -> bool:
-        return call.operation == self.operation and self.region in (None, call.region) and self.times != 0
+        return (
+            call.operation == self.operation
+            and self.region in (None, call.region)
+            and (self.path is None or self.path in call.path)
+            and self.times != 0
+        )
+
+
+@dataclass
+class Meanwhile:
+    """Something another client does once, when a matching request has arrived and before moto answers it."""
+
+    operation: str
+    action: Callable[[], None]
+    path: str | None = None
+
+    def matches(self, call: Call) -> bool:
+        return call.operation == self.operation and (self.path is None or self.path in call.path)
 
 
 @dataclass
 class CallLog:
     _calls: list[Call] = field(default_factory=list)
     _faults: list[Fault] = field(default_factory=list)
+    _meanwhile: list[Meanwhile] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, call: Call) -> Fault | None:
@@ -90,10 +110,22 @@ class CallLog:
         with self._lock:
             self._faults.append(fault)
 
+    def add_meanwhile(self, meanwhile: Meanwhile) -> None:
+        with self._lock:
+            self._meanwhile.append(meanwhile)
+
+    def take_meanwhile(self, call: Call) -> list[Meanwhile]:
+        """The actions due for this request, removed so that each runs once (their own requests pass freely)."""
+        with self._lock:
+            due = [m for m in self._meanwhile if m.matches(call)]
+            self._meanwhile = [m for m in self._meanwhile if m not in due]
+        return due
+
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
             self._faults.clear()
+            self._meanwhile.clear()
 
     def __iter__(self) -> Iterator[Call]:
         with self._lock:
@@ -191,9 +223,13 @@ class CountingMiddleware:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         api, operation = _operation(environ, body, scope["service"])
-        fault = self.log.record(Call(scope["service"], api, operation, scope["region"]))
+        call = Call(scope["service"], api, operation, scope["region"], environ.get("PATH_INFO", ""))
+        fault = self.log.record(call)
         if fault is not None:
             return _error_response(api, fault, start_response)
+        # Outside the log's lock: the action's own requests come back through this middleware on another thread.
+        for meanwhile in self.log.take_meanwhile(call):
+            meanwhile.action()
         return self.app(environ, start_response)
 
 
@@ -228,9 +264,16 @@ class LocalAws:
         status: int = 400,
         times: int | None = None,
         region: str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer `operation` with an AWS error instead of moto's answer (`times` requests, or all)."""
-        self.calls.add_fault(Fault(operation, code, message, status, times, region))
+        """Answer `operation` with an AWS error instead of moto's answer (`times` requests, or all); `path`
+        narrows it to requests whose path contains it."""
+        self.calls.add_fault(Fault(operation, code, message, status, times, region, path))
+
+    def meanwhile(self, operation: str, action: Callable[[], None], *, path: str | None = None) -> None:
+        """Run `action` (another writer's calls, say) once, when the next matching request arrives and before
+        moto answers it: a change made by someone else between the code's last read and its write."""
+        self.calls.add_meanwhile(Meanwhile(operation, action, path))
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST", data=b"")
