@@ -6,6 +6,8 @@ fixture calls it, so every test sees the same, more faithful, server.
 SES state per identity (verification, DKIM, MAIL FROM status) lives in an `IdentityState` attached to moto's own
 identity object, so a moto reset drops it with the identity. `seed_identity` creates the identity and its state.
 The account's state per region (GetAccount) lives on moto's sesv2 backend of the region; `set_account` sets it.
+The account's regions and their opt-in status (account:ListRegions) live on moto's account backend;
+`set_region_opt_in` changes them and `deny_list_regions` takes the permission away.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+import botocore.session
 import pytest
-from moto.core.exceptions import ServiceException
+from moto.account import urls as account_urls
+from moto.account.models import account_backends
+from moto.account.responses import AccountResponse
+from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.route53.exceptions import ResourceRecordAlreadyExists
 from moto.route53.models import Route53Backend
@@ -246,6 +252,7 @@ def add_routes() -> None:
         "{0}/v2/email/identities/(?P<EmailIdentity>[^/]+)/dkim/signing$", SESV2Response.dispatch
     )
     sesv2_urls.url_paths.setdefault("{0}/v2/email/account$", SESV2Response.dispatch)
+    account_urls.url_paths.setdefault("{0}/listRegions$", AccountResponse.dispatch)
 
 
 class NotFoundException(ServiceException):
@@ -321,6 +328,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
         raising=False,
     )
     monkeypatch.setattr(SESV2Response, "get_account", get_account, raising=False)
+    monkeypatch.setattr(AccountResponse, "list_regions", list_regions, raising=False)
     _install_route53(monkeypatch)
     _install_securityhub(monkeypatch)
 
@@ -385,6 +393,113 @@ def seed_identity(
         identity.identity_type = kind
     identity.fidelity_state = state  # type: ignore[attr-defined]
     return state
+
+
+# --- Account Management: the account's regions -----------------------------------------------------------------------
+
+# https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html: Regions launched before 20 March 2019
+# are enabled by default and cannot be disabled; every later one is an opt-in Region, disabled until enabled.
+ENABLED_BY_DEFAULT = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1", "eu-west-1", "eu-west-2",
+        "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+        "ap-northeast-3", "ap-southeast-1", "ap-southeast-2",
+    }
+)  # fmt: skip
+OPT_IN_STATUSES = ("ENABLED", "ENABLING", "DISABLING", "DISABLED", "ENABLED_BY_DEFAULT")
+LIST_REGIONS_MAX_RESULTS = 50
+
+
+def _partition_regions() -> list[str]:
+    """Every region of the aws partition, from botocore's endpoint data (the partition ListRegions answers for)."""
+    partitions = botocore.session.get_session().get_data("endpoints")["partitions"]
+    return sorted(next(p for p in partitions if p["partition"] == "aws")["regions"])
+
+
+@dataclass
+class AccountRegions:
+    """The account's regions as account:ListRegions reports them; the default is a new account (the default regions
+    ENABLED_BY_DEFAULT, every opt-in region DISABLED). `denied`: the caller lacks account:ListRegions."""
+
+    status: dict[str, str] = field(
+        default_factory=lambda: {
+            r: "ENABLED_BY_DEFAULT" if r in ENABLED_BY_DEFAULT else "DISABLED" for r in _partition_regions()
+        }
+    )
+    denied: bool = False
+
+
+def _account_regions() -> AccountRegions:
+    backend = account_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    regions: AccountRegions | None = getattr(backend, "fidelity_regions", None)
+    if regions is None:
+        regions = backend.fidelity_regions = AccountRegions()  # type: ignore[attr-defined]
+    return regions
+
+
+def set_region_opt_in(status: Mapping[str, str]) -> AccountRegions:
+    """Give regions an opt-in status, e.g. `{"ap-southeast-3": "ENABLED"}`; kept on moto's account backend, so a
+    moto reset drops it."""
+    regions = _account_regions()
+    for name, value in status.items():
+        if name not in regions.status or value not in OPT_IN_STATUSES:
+            raise ValueError(f"{name}: {value!r} is not an opt-in status of a region of the aws partition")
+        regions.status[name] = value
+    return regions
+
+
+def deny_list_regions() -> None:
+    """Stand in for a role without account:ListRegions (moto's server does not check IAM policies)."""
+    _account_regions().denied = True
+
+
+class AccessDeniedException(JsonRESTError):
+    code = 403
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDeniedException", message)
+
+
+class ValidationException(JsonRESTError):
+    def __init__(self, message: str) -> None:
+        super().__init__("ValidationException", message)
+
+
+def list_regions(self: AccountResponse) -> str:
+    """account:ListRegions, which moto 5.2.5 does not implement (its server answers 404).
+
+    https://docs.aws.amazon.com/accounts/latest/reference/API_ListRegions.html: `POST /listRegions` lists every
+    Region of the account's partition with its RegionOptStatus (ENABLED | ENABLING | DISABLING | DISABLED |
+    ENABLED_BY_DEFAULT), only those whose status is in RegionOptStatusContains when it is given; MaxResults 1 to 50
+    with a NextToken for the rest (ValidationException otherwise); AccessDeniedException (HTTP 403) without the
+    permission. https://docs.aws.amazon.com/accounts/latest/reference/API_Region.html for the Region shape.
+    """
+    regions = _account_regions()
+    if regions.denied:
+        raise AccessDeniedException(
+            f"User: arn:aws:sts::{DEFAULT_ACCOUNT_ID}:assumed-role/ses-guard/ses-guard is not authorized to perform: "
+            "account:ListRegions"
+        )
+    body = json.loads(self.body or "{}")
+    wanted = body.get("RegionOptStatusContains")
+    if wanted is not None and not set(wanted) <= set(OPT_IN_STATUSES):
+        raise ValidationException(f"RegionOptStatusContains must hold only {', '.join(OPT_IN_STATUSES)}")
+    size = int(body.get("MaxResults", LIST_REGIONS_MAX_RESULTS))
+    if not 1 <= size <= LIST_REGIONS_MAX_RESULTS:
+        raise ValidationException(f"MaxResults must be between 1 and {LIST_REGIONS_MAX_RESULTS}")
+    token = body.get("NextToken") or "0"
+    if not token.isdigit():
+        raise ValidationException("NextToken is not valid")
+    listed = [
+        {"RegionName": name, "RegionOptStatus": status}
+        for name, status in sorted(regions.status.items())
+        if wanted is None or status in wanted
+    ]
+    start = int(token)
+    page: dict[str, Any] = {"Regions": listed[start : start + size]}
+    if start + size < len(listed):
+        page["NextToken"] = str(start + size)
+    return json.dumps(page)
 
 
 # --- Route 53 -------------------------------------------------------------------------------------------------------

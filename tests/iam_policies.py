@@ -1,7 +1,9 @@
-"""The IAM policies of template.yaml, for the template tests and for parliament (the IAM policy linter).
+"""The IAM policies of template.yaml, for the template tests and for parliament (the IAM policy linter), and the
+template as CloudFormation decides it for given parameter values: parameter constraints, Rules, Conditions, Fn::If.
 
 CloudFormation short-form tags (!Ref, !Sub, !GetAtt, !If...) load as their long forms. For linting, intrinsic
-values become concrete example strings: parliament reads ARNs and condition values, not CloudFormation.
+values become concrete example strings: parliament reads ARNs and condition values, not CloudFormation. An intrinsic
+function this module does not evaluate is an error, never a value passed through.
 
     python -m tests.iam_policies template.yaml   # exit 1 when parliament reports anything
 """
@@ -49,20 +51,28 @@ def load_template(path: str | Path) -> dict[str, Any]:
 
 
 def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(where, document) for every identity and resource policy the template defines, both branches of each !If."""
+    """(where, document) for every identity and resource policy the template defines, both branches of each !If:
+    of a whole document, and of a statement (each branch's statement is in the document yielded)."""
     for name, resource in template.get("Resources", {}).items():
         props = resource.get("Properties", {})
         kind = resource.get("Type", "")
+        documents: list[tuple[str, Any]] = []
         if kind == "AWS::Serverless::Function":
             for i, entry in enumerate(props.get("Policies", [])):
-                for doc in _branches(entry):
-                    if isinstance(doc, dict) and "Statement" in doc:
-                        yield f"{name}.Policies[{i}]", doc
+                documents += [(f"{name}.Policies[{i}]", doc) for doc in _branches(entry)]
         for i, policy in enumerate(props.get("Policies", []) if kind == "AWS::IAM::Role" else []):
-            yield f"{name}.Policies[{i}]", policy["PolicyDocument"]
+            documents.append((f"{name}.Policies[{i}]", policy["PolicyDocument"]))
         for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"):
             if key in props:
-                yield f"{name}.{key}", props[key]
+                documents.append((f"{name}.{key}", props[key]))
+        for where, document in documents:
+            if isinstance(document, dict) and "Statement" in document:
+                yield where, {**document, "Statement": _statements(document["Statement"])}
+
+
+def _statements(value: Any) -> list[Any]:
+    items = value if isinstance(value, list) else [value]
+    return [branch for item in items for branch in _branches(item)]
 
 
 def _branches(value: Any) -> list[Any]:
@@ -75,28 +85,146 @@ def _branches(value: Any) -> list[Any]:
 
 
 # Parameters whose default means "off" (empty): where a policy uses one, it is linted with a value of this shape.
-EXAMPLES = {"Suppressions": "s3://ses-guard-rules/config/suppressions.yaml"}
+EXAMPLES = {
+    "Suppressions": "s3://ses-guard-rules/config/suppressions.yaml",
+    "ReportsInbox": "inbox/",
+    "ReportsAddress": "dmarc-reports@example.com",
+}
 _NO_VALUE = object()  # what !Ref AWS::NoValue leaves: the key or list item disappears
 
 
-def concrete(value: Any, parameters: dict[str, Any]) -> Any:
-    """`value` with every intrinsic replaced by an example of what CloudFormation would put there."""
-    values = {name: str(p.get("Default", "example")) for name, p in parameters.items()}
-    values.update({name: example for name, example in EXAMPLES.items() if name in parameters})
-    return _resolve(value, values, {})
+def concrete(value: Any, template: dict[str, Any]) -> Any:
+    """`value` with every intrinsic replaced by an example of what CloudFormation would put there (conditions
+    decided with the examples' values, so that the optional features are on)."""
+    parameters = template.get("Parameters", {})
+    values = _with_named_resources(
+        template,
+        {name: str(p.get("Default", "example")) for name, p in parameters.items()}
+        | {name: example for name, example in EXAMPLES.items() if name in parameters},
+    )
+    return _resolve(value, values, _Conditions(template.get("Conditions", {}), values))
 
 
-def function_policies(template: dict[str, Any], overrides: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """The audit function's policy documents as CloudFormation deploys them with these parameter values (the
-    others at their defaults): conditions decided, each !If reduced to its branch, intrinsics made concrete."""
+def parameter_values(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Every parameter's value as a string (CloudFormation hands even a Number to Ref as one): these, else defaults."""
     values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    unknown = set(overrides or {}) - set(values)
+    if unknown:
+        raise KeyError(f"no such parameters: {', '.join(sorted(unknown))}")
     values.update(overrides or {})
-    conditions: dict[str, bool] = {}
-    for name, expression in template.get("Conditions", {}).items():  # a condition may use those before it
-        conditions[name] = bool(_resolve(expression, values, conditions))
-    [function] = [r for r in template["Resources"].values() if r.get("Type") == "AWS::Serverless::Function"]
-    resolved = _resolve(function["Properties"].get("Policies", []), values, conditions)
-    return [document for document in resolved if isinstance(document, dict)]
+    return values
+
+
+def _with_named_resources(template: dict[str, Any], values: dict[str, str]) -> dict[str, str]:
+    """`values`, and the name and ARN of each bucket given an explicit BucketName, as these values make them: what
+    a reference to that bucket resolves to, so that its policy and the policies naming it by text agree."""
+    named = dict(values)
+    for name, resource in template.get("Resources", {}).items():
+        bucket = resource.get("Properties", {}).get("BucketName") if resource.get("Type") == "AWS::S3::Bucket" else None
+        if bucket is not None:
+            named[name] = str(_resolve(bucket, values, {}))
+            named[f"{name}.Arn"] = f"arn:aws:s3:::{named[name]}"
+    return named
+
+
+class _Conditions(dict[str, bool]):
+    """Conditions decided on first use, in any order, as CloudFormation allows; a cycle is an error."""
+
+    def __init__(self, expressions: dict[str, Any], values: dict[str, str]) -> None:
+        super().__init__()
+        self.expressions, self.parameters, self.deciding = expressions, values, set[str]()
+
+    def __missing__(self, name: str) -> bool:
+        if name in self.deciding:
+            raise ValueError(f"condition {name} depends on itself")
+        self.deciding.add(name)
+        decided = bool(_resolve(self.expressions[name], self.parameters, self))
+        self[name] = decided
+        return decided
+
+
+def conditions(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, bool]:
+    """Each condition of the template, decided for these parameter values (the others at their defaults)."""
+    decided = _Conditions(template.get("Conditions", {}), parameter_values(template, overrides))
+    return {name: decided[name] for name in template.get("Conditions", {})}
+
+
+def deployed(template: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The resources CloudFormation creates with these parameter values (the others at their defaults), by logical
+    id: those whose Condition holds, with their properties as deployed: conditions decided, each !If reduced to its
+    branch, AWS::NoValue removed, intrinsics concrete."""
+    values = _with_named_resources(template, parameter_values(template, overrides))
+    decided = _Conditions(template.get("Conditions", {}), values)
+    return {
+        name: {**resource, "Properties": _resolve(resource.get("Properties", {}), values, decided)}
+        for name, resource in template["Resources"].items()
+        if "Condition" not in resource or decided[resource["Condition"]]
+    }
+
+
+def function_properties(
+    template: dict[str, Any], overrides: dict[str, str] | None = None, function: str = "AuditFunction"
+) -> dict[str, Any]:
+    """A function's properties as deployed with these parameter values; KeyError when it is not deployed."""
+    resource = deployed(template, overrides)[function]
+    if resource["Type"] != "AWS::Serverless::Function":
+        raise ValueError(f"{function} is a {resource['Type']}, not a function")
+    properties: dict[str, Any] = resource["Properties"]
+    return properties
+
+
+def function_policies(
+    template: dict[str, Any], overrides: dict[str, str] | None = None, function: str = "AuditFunction"
+) -> list[dict[str, Any]]:
+    """A function's policy documents as deployed with these parameter values."""
+    policies: list[dict[str, Any]] = function_properties(template, overrides, function).get("Policies", [])
+    return policies
+
+
+def refusals(template: dict[str, Any], overrides: dict[str, str] | None = None) -> list[str]:
+    """Why CloudFormation would refuse these parameter values (empty: it accepts them): each parameter's own
+    constraints first, then every Rule whose RuleCondition holds, by its failed assertions' descriptions."""
+    values = parameter_values(template, overrides)
+    refused = [
+        problem
+        for name, parameter in template.get("Parameters", {}).items()
+        for problem in _constraint_problems(name, parameter, values[name])
+    ]
+    if refused:  # CloudFormation checks the rules only over values that pass their own constraints
+        return refused
+    decided = _Conditions(template.get("Conditions", {}), values)
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not _truth(rule["RuleCondition"], values, decided):
+            continue
+        for assertion in rule["Assertions"]:
+            if not _truth(assertion["Assert"], values, decided):
+                refused.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+    return refused
+
+
+def _constraint_problems(name: str, parameter: dict[str, Any], value: str) -> list[str]:
+    problems = []
+    if "AllowedValues" in parameter and value not in [str(v) for v in parameter["AllowedValues"]]:
+        problems.append(f"{name}: {value!r} is not one of the allowed values")
+    if "AllowedPattern" in parameter and not re.fullmatch(parameter["AllowedPattern"], value):
+        problems.append(f"{name}: {parameter.get('ConstraintDescription', 'does not match its pattern')}")
+    if parameter.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return [*problems, f"{name}: {value!r} is not a number"]
+        if number < float(parameter.get("MinValue", number)) or number > float(parameter.get("MaxValue", number)):
+            problems.append(f"{name}: {value} is outside its MinValue..MaxValue")
+    if not int(parameter.get("MinLength", 0)) <= len(value) <= int(parameter.get("MaxLength", len(value))):
+        problems.append(f"{name}: its length is outside MinLength..MaxLength")
+    return problems
+
+
+def _truth(expression: Any, values: dict[str, str], conditions: dict[str, bool]) -> bool:
+    result = _resolve(expression, values, conditions)
+    if not isinstance(result, bool):
+        raise ValueError(f"{expression!r} is not a condition: it evaluates to {result!r}")
+    return result
 
 
 def _resolve(value: Any, values: dict[str, str], conditions: dict[str, bool]) -> Any:
@@ -110,6 +238,8 @@ def _resolve(value: Any, values: dict[str, str], conditions: dict[str, bool]) ->
         function = _FUNCTIONS.get(key)
         if function is not None and (key != "Condition" or isinstance(argument, str)):  # not a statement's Condition
             return function(argument, values, conditions)
+        if key.startswith("Fn::"):
+            raise ValueError(f"{key} is not evaluated here: teach tests/iam_policies.py how CloudFormation does it")
     resolved = {k: _resolve(v, values, conditions) for k, v in value.items()}
     return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
 
@@ -129,7 +259,7 @@ _Function = Any  # (argument, values, conditions) -> resolved value
 _FUNCTIONS: dict[str, _Function] = {
     "Ref": lambda a, v, c: _NO_VALUE if a == "AWS::NoValue" else _ref(a, v),
     "Fn::Sub": _sub,
-    "Fn::GetAtt": lambda a, v, c: _arn(".".join(a)),
+    "Fn::GetAtt": lambda a, v, c: v.get(".".join(a)) or _arn(".".join(a)),
     "Fn::If": lambda a, v, c: _resolve(a[1] if c[a[0]] else a[2], v, c),
     "Fn::Select": lambda a, v, c: _resolve(a[1], v, c)[int(a[0])],
     "Fn::Split": lambda a, v, c: str(_resolve(a[1], v, c)).split(a[0]),
@@ -138,6 +268,10 @@ _FUNCTIONS: dict[str, _Function] = {
     "Fn::Not": lambda a, v, c: not _resolve(a[0], v, c),
     "Fn::And": lambda a, v, c: all(_resolve(x, v, c) for x in a),
     "Fn::Or": lambda a, v, c: any(_resolve(x, v, c) for x in a),
+    # The rule-specific functions (Rules only): a string against a list of strings.
+    "Fn::Contains": lambda a, v, c: _resolve(a[1], v, c) in _resolve(a[0], v, c),
+    "Fn::EachMemberEquals": lambda a, v, c: all(x == _resolve(a[1], v, c) for x in _resolve(a[0], v, c)),
+    "Fn::EachMemberIn": lambda a, v, c: all(x in _resolve(a[1], v, c) for x in _resolve(a[0], v, c)),
     "Condition": lambda a, v, c: c[a],
 }
 
@@ -148,6 +282,8 @@ def _ref(name: str, values: dict[str, str]) -> Any:
         return pseudo[name]
     if name in values:
         return values[name]
+    if "Bucket" in name and "." not in name:  # Ref of a bucket is its name; its ARN is GetAtt's
+        return _arn(name).rpartition(":")[2]
     return _arn(name)
 
 
@@ -174,12 +310,11 @@ def main(argv: list[str]) -> int:
     from parliament import analyze_policy_string  # the linter lives in its own virtual environment
 
     template = load_template(argv[1] if len(argv) > 1 else "template.yaml")
-    parameters = template.get("Parameters", {})
     problems = 0
     for where, document in policy_documents(template):
         ignored = _NOT_APPLICABLE.get(where.rsplit(".", 1)[-1], set())
         policy = analyze_policy_string(
-            json.dumps(concrete(document, parameters)), include_community_auditors=False, ignore_private_auditors=True
+            json.dumps(concrete(document, template)), include_community_auditors=False, ignore_private_auditors=True
         )
         findings = [f for f in policy.findings if f.issue not in ignored]
         for finding in findings:

@@ -33,7 +33,8 @@ def load_settings() -> Settings:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings()
-    request = parse_event(event)
+    # The deployed mode is the ceiling: a stack deployed to plan only refuses an event asking it to write.
+    request = parse_event(event, writes_allowed=not settings.dry_run)
     logger.set_correlation_id(context.aws_request_id)
     wiring = AwsWiring(settings)
     summary = execute(

@@ -65,7 +65,8 @@ def test_given_an_account_when_audited_with_json_then_the_summary_is_the_full_re
     assert (status, err) == (0, "")
     assert set(summary) == {
         "run_id", "dry_run", "regions", "identities_audited", "report", "identities", "findings", "changes", "errors",
-        "resolved", "expired_suppressions", "digest",
+        "resolved", "expired_suppressions", "digest", "regions_skipped", "traffic",
+        "zones_skipped",
     }  # fmt: skip
     found = {(i["identity"], i["region"], f["code"]) for f in summary["findings"] for i in f["identities"]}
     expected = {(name, region, code) for (name, region), codes in scenario.EXPECTED.items() for code in codes}
@@ -86,9 +87,11 @@ def test_given_an_account_when_audited_then_the_matrix_comes_first_then_findings
     assert rows[("alerts@example.com", scenario.EU)] == ["✓", NA, NA]
     first_finding = lines.index(next(line for line in lines if line.startswith("== ")))
     assert first_finding > len(scenario.EXPECTED)
-    assert lines[-1] == (
-        "12 identities in eu-west-1, us-east-1 (dry run): 31 findings (HIGH 14, MEDIUM 14, LOW 3), 7 changes, 0 errors"
+    assert lines[-2] == (
+        "12 identities in eu-west-1, us-east-1 (dry run): 31 findings (HIGH 14, MEDIUM 14, LOW 3), 6 changes, 0 errors"
     )
+    # The zone receivers do not see is left alone, and the plan says so last.
+    assert lines[-1].startswith("1 zone skipped, nothing written there: example.net (receivers may not see the Route")
 
 
 def test_given_one_identity_when_audited_then_its_findings_show_the_records_and_the_planned_changes(world):

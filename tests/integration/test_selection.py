@@ -60,6 +60,9 @@ class CountedLookups:
     def suppressions(self):
         return self._wiring.suppressions()
 
+    def aggregates(self):
+        return self._wiring.aggregates()
+
     def dns(self):
         return self
 

@@ -10,9 +10,19 @@ from typing import Any
 
 import pytest
 
+from core.kernel.errors import ConfigError
 from core.kernel.events import RunRequest, parse_event
 from core.kernel.settings import Settings
-from tests.iam_policies import ACCOUNT, REGION, function_policies, load_template, policy_documents
+from tests.iam_policies import (
+    ACCOUNT,
+    REGION,
+    deployed,
+    function_policies,
+    function_properties,
+    load_template,
+    policy_documents,
+    refusals,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_PROVIDED = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # set by the Lambda runtime, never by the template
@@ -78,24 +88,40 @@ def test_given_the_function_then_its_environment_is_exactly_what_settings_read_p
     assert passed >= POWERTOOLS
 
 
+def referenced(value: Any) -> set[str]:
+    """Every name a value refers to: by Ref, by ${Name} in a Sub, and by the conditions of its Ifs."""
+    if isinstance(value, list):
+        return {name for item in value for name in referenced(item)}
+    if not isinstance(value, dict):
+        return set()
+    if "Ref" in value:
+        return {value["Ref"]}
+    if "Fn::Sub" in value:
+        text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+        return {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+    if "Fn::If" in value:
+        condition, *branches = value["Fn::If"]
+        return {f"Condition:{condition}"} | referenced(branches)
+    return {name for item in value.values() for name in referenced(item)}
+
+
 def test_given_the_function_then_every_setting_comes_from_a_parameter(
     template: dict[str, Any], function: dict[str, Any]
 ) -> None:
-    refs = {
-        name: value["Ref"]
-        for name, value in function["Environment"]["Variables"].items()
-        if isinstance(value, dict) and "Ref" in value
-    }
+    variables = function["Environment"]["Variables"]
     resources = {"FINDINGS_TOPIC_ARN", "REPORT_BUCKET"}  # the stack's own, not choices made at deployment
-    settings = set(function["Environment"]["Variables"]) - POWERTOOLS - resources
+    pseudo = {"AWS::AccountId", "AWS::Region", "AWS::Partition"}
+    condition_names = {f"Condition:{name}" for name in template["Conditions"]}
 
-    assert settings <= set(refs)
-    assert {refs[name] for name in settings} <= set(template["Parameters"])
-    assert refs["FINDINGS_TOPIC_ARN"] == "FindingsTopic"
-    assert refs["REPORT_BUCKET"] == "ReportBucket"
+    for variable in set(variables) - POWERTOOLS - resources:
+        names = referenced(variables[variable])
+        assert names & set(template["Parameters"]), variable
+        assert names <= set(template["Parameters"]) | pseudo | condition_names, variable
+    assert variables["FINDINGS_TOPIC_ARN"] == {"Ref": "FindingsTopic"}
+    assert variables["REPORT_BUCKET"] == {"Ref": "ReportBucket"}
 
 
-def test_given_the_function_then_it_runs_python_3_13_on_arm64_alone_for_up_to_15_minutes(
+def test_given_the_function_then_it_runs_python_3_13_on_arm64_for_up_to_15_minutes(
     template: dict[str, Any], function: dict[str, Any]
 ) -> None:
     merged = {**template["Globals"]["Function"], **function}
@@ -104,7 +130,6 @@ def test_given_the_function_then_it_runs_python_3_13_on_arm64_alone_for_up_to_15
     assert merged["Architectures"] == ["arm64"]
     assert merged["Handler"] == "handlers.audit.handler"
     assert merged["CodeUri"] == "src/"
-    assert merged["ReservedConcurrentExecutions"] == 1
     assert merged["Timeout"] == 900
     assert merged["Tracing"] == "Active"
     assert (ROOT / "src" / "handlers" / "__init__.py").exists()
@@ -118,12 +143,15 @@ def test_given_the_schedule_then_it_sends_an_event_the_handler_reads_as_a_full_r
     assert schedule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert schedule["Properties"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert parse_event(json.loads(schedule["Properties"]["Input"])) == RunRequest()
+    # The shipped sample is what the schedule really sends, so local runs replay the scheduled invocation.
+    assert json.loads(schedule["Properties"]["Input"]) == json.loads((ROOT / "events" / "scheduler.json").read_text())
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
         ("scheduler.json", RunRequest()),
+        ("eventbridge-rule.json", RunRequest()),
         ("dry-run.json", RunRequest(dry_run=True)),
         ("single-identity.json", RunRequest(regions=("eu-west-1",), identities=("example.com",))),
         ("remediate.json", RunRequest(dry_run=False)),
@@ -149,7 +177,9 @@ def test_given_record_changes_then_every_grant_is_limited_to_creating_ses_record
             "MX",
         ]
         names = condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
-        assert names == ["*._domainkey.*", "_dmarc.*", {"Fn::Sub": "${MailFromSubdomain}.*"}]
+        assert names[:3] == ["*._domainkey.*", "_dmarc.*", {"Fn::Sub": "${MailFromSubdomain}.*"}]
+        # The fourth is the reports address's domain, and only with a receiving inbox (see test_template_policies).
+        assert [next(iter(n)) for n in names[3:]] == ["Fn::If"]
         # ForAllValues holds for an empty set too, so each key must be required to be present.
         assert set(condition["Null"]) == {
             "route53:ChangeResourceRecordSetsActions",
@@ -193,7 +223,9 @@ def test_given_ses_writes_then_each_is_granted_only_under_its_opt_in_condition(f
     }
 
     assert not [a for a in always if a.startswith(("ses:Put", "ses:Set", "ses:Create", "ses:Update"))]
+    assert not [a for a in always if a.startswith("route53:Change")]
     assert optional == {
+        "WritesAllowed": ["route53:ChangeResourceRecordSets"],
         "ConfigureMailFromOn": ["ses:SetIdentityMailFromDomain"],
         "UpgradeDkimKeysOn": ["ses:PutEmailIdentityDkimSigningAttributes"],
         "HasSuppressions": ["s3:GetObject"],
@@ -233,7 +265,7 @@ def test_given_the_encrypted_topic_then_alarms_can_publish_to_it(template: dict[
         and actions(s) == ["sns:Publish"]
         for s in topic_policy
     )
-    for alarm in ("FunctionErrorsAlarm", "DeadLetterAlarm"):
+    for alarm in ("FunctionErrorsAlarm", "DeadLetterAlarm", "IngestErrorsAlarm"):
         assert resources[alarm]["Properties"]["AlarmActions"] == [{"Ref": "FindingsTopic"}]
 
 
@@ -246,6 +278,12 @@ def test_given_the_outputs_then_they_name_the_function_the_topic_the_schedule_an
     assert outputs["FindingsTopicArn"] == {"Ref": "FindingsTopic"}
     assert outputs["ScheduleName"] == {"Ref": "AuditFunctionSchedule"}  # SAM names it <function><event>
     assert outputs["ReportBucketName"] == {"Ref": "ReportBucket"}
+    assert outputs["IngestFunctionName"] == {"Ref": "IngestFunction"}
+    assert outputs["ReportsInboxUri"] == {"Fn::Sub": "s3://${ReportsInboxBucket}/${ReportsInbox}"}
+    # Each output names a resource that exists only with its feature: the output has the same condition.
+    for name in ("IngestFunctionName", "ReportsInboxUri", "ActivateReportsRuleSet"):
+        [resource] = [r for r in referenced(template["Outputs"][name]["Value"]) if r in template["Resources"]]
+        assert template["Outputs"][name]["Condition"] == template["Resources"][resource]["Condition"]
 
 
 def test_given_the_report_bucket_then_it_is_private_encrypted_owner_enforced_and_kept_on_stack_deletion(
@@ -273,7 +311,11 @@ def test_given_the_report_bucket_then_reports_expire_after_the_retention_paramet
     parameter = template["Parameters"]["ReportRetentionDays"]
 
     expiring = [r for r in rules if r["Status"] == "Enabled" and "ExpirationInDays" in r]
-    assert [(r["Prefix"], r["ExpirationInDays"]) for r in expiring] == [("reports/", {"Ref": "ReportRetentionDays"})]
+    assert [(r["Prefix"], r["ExpirationInDays"]) for r in expiring] == [
+        ("reports/", {"Ref": "ReportRetentionDays"}),
+        # The DMARC aggregates outlive the longest window a verdict reads.
+        ("dmarc/", template["Parameters"]["DmarcWindowDays"]["MaxValue"] * 2 - 1),
+    ]
     assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 90, 1)
 
 
@@ -316,7 +358,8 @@ def test_given_the_report_bucket_then_the_function_writes_reports_and_reads_and_
 
     assert s3 == {
         "s3:PutObject": {f"{BUCKET_ARN}/reports/*", f"{BUCKET_ARN}/state/*"},
-        "s3:GetObject": {f"{BUCKET_ARN}/state/*"},
+        # The DMARC aggregates are read, never written: the ingest function counts them.
+        "s3:GetObject": {f"{BUCKET_ARN}/state/*", f"{BUCKET_ARN}/dmarc/*"},
         # Listing lets S3 answer NoSuchKey for a first run's missing state instead of AccessDenied.
         "s3:ListBucket": {BUCKET_ARN},
     }
@@ -325,7 +368,7 @@ def test_given_the_report_bucket_then_the_function_writes_reports_and_reads_and_
 def test_given_the_report_bucket_then_the_lifecycle_never_expires_the_state(template: dict[str, Any]) -> None:
     rules = template["Resources"]["ReportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
 
-    assert all(rule["Prefix"] == "reports/" for rule in rules)
+    assert [rule["Prefix"] for rule in rules] == ["reports/", "dmarc/"]
 
 
 @pytest.mark.parametrize(
@@ -337,7 +380,7 @@ def test_given_each_combination_of_exports_and_suppressions_then_the_function_ge
 ) -> None:
     grants = granted(template, Suppressions=suppressions, SecurityHub=security_hub)
 
-    reads = grants["s3:GetObject"] - {f"{BUCKET_ARN}/state/*"}
+    reads = grants["s3:GetObject"] - {f"{BUCKET_ARN}/state/*", f"{BUCKET_ARN}/dmarc/*"}
     assert reads == ({"arn:aws:s3:::team-config/ses-guard/suppressions.yaml"} if suppressions else set())
     product = f"arn:aws:securityhub:{REGION}:{ACCOUNT}:product/{ACCOUNT}/default"
     assert grants.get("securityhub:BatchImportFindings") == ({product} if security_hub == "true" else None)
@@ -349,6 +392,7 @@ def test_given_each_combination_of_exports_and_suppressions_then_the_function_ge
     [
         ("NotifyOn", "NOTIFY_ON", "changes", ["changes", "all"]),
         ("SecurityHub", "SECURITY_HUB", "false", ["true", "false"]),
+        ("DmarcProgression", "DMARC_PROGRESSION", "false", ["true", "false"]),
     ],
 )
 def test_given_the_new_choices_then_each_parameter_offers_what_its_setting_accepts(
@@ -362,10 +406,29 @@ def test_given_the_new_choices_then_each_parameter_offers_what_its_setting_accep
         Settings.from_env({"AWS_REGION": REGION, variable: value})  # raises ConfigError for a value it refuses
 
 
-def test_given_digest_days_then_the_parameter_has_the_settings_range(template: dict[str, Any]) -> None:
-    declared = template["Parameters"]["DigestDays"]
+@pytest.mark.parametrize(
+    ("parameter", "variable", "default", "low", "high"),
+    [
+        ("DigestDays", "DIGEST_DAYS", 7, 0, 365),
+        ("DmarcWindowDays", "DMARC_WINDOW_DAYS", 30, 7, 366),
+        ("DmarcReadyThreshold", "DMARC_READY_THRESHOLD", 0.99, 0.5, 1),
+    ],
+)
+def test_given_a_number_parameter_then_it_has_the_settings_range(
+    template: dict[str, Any], parameter: str, variable: str, default: float, low: float, high: float
+) -> None:
+    declared = template["Parameters"][parameter]
 
-    assert (declared["Type"], declared["Default"], declared["MinValue"], declared["MaxValue"]) == ("Number", 7, 0, 365)
+    assert (declared["Type"], declared["Default"], declared["MinValue"], declared["MaxValue"]) == (
+        "Number",
+        default,
+        low,
+        high,
+    )
+    for accepted in (low, high):
+        assert settings_accept(**{variable: str(accepted)})
+    for refused in (low - 1, high + 1):
+        assert not settings_accept(**{variable: str(refused)})
 
 
 @pytest.mark.parametrize(
@@ -386,3 +449,203 @@ def test_given_a_suppressions_location_then_the_parameter_takes_only_an_s3_objec
     pattern = template["Parameters"]["Suppressions"]["AllowedPattern"]
 
     assert bool(re.fullmatch(pattern, value)) is accepted
+
+
+def settings_accept(**env: str) -> bool:
+    try:
+        Settings.from_env({"AWS_REGION": REGION, **env})
+    except ConfigError:
+        return False
+    return True
+
+
+def test_given_every_free_text_parameter_then_each_has_a_pattern_and_says_what_it_takes(
+    template: dict[str, Any],
+) -> None:
+    free_text = [
+        name
+        for name, parameter in template["Parameters"].items()
+        if parameter["Type"] == "String" and "AllowedValues" not in parameter
+    ]
+
+    assert free_text
+    assert [name for name in free_text if "AllowedPattern" not in template["Parameters"][name]] == []
+    assert [name for name in free_text if not template["Parameters"][name].get("ConstraintDescription")] == []
+
+
+# parameter -> (the setting it becomes, or None where the code takes any text; values accepted; values refused)
+PATTERNS: dict[str, tuple[str | None, list[str], list[str]]] = {
+    "ScheduleExpression": (
+        None,
+        ["rate(1 day)", "rate(5 minutes)", "rate(12 hours)", "cron(0 6 * * ? *)", "cron(0/15 8-17 ? * MON-FRI *)",
+         "at(2026-12-01T06:00:00)"],
+        ["", "rate(0 days)", "rate(1 week)", "rate(1day)", "cron(0 6 * * ?)", "0 6 * * *", "daily", "rate(1 day) "],
+    ),
+    "AuditRegions": (
+        "AUDIT_REGIONS",
+        ["", "all", "eu-west-1", "eu-west-1,us-east-1", "eu-west-1, us-east-1", "us-gov-west-1", "ap-southeast-2"],
+        ["all,eu-west-1", "eu-west", "eu_west_1", "Ireland", "eu-west-1,", "*", "eu-west-1 us-east-1"],
+    ),
+    "ExcludeIdentities": (
+        "EXCLUDE_IDENTITIES",
+        ["", "example.com", "*.example.net,NoReply@*", "a.example, b.example", "shop.bücher.example"],
+        ["example.com,", ",example.com", "example .com", "a.example,,b.example", " "],
+    ),
+    "DnsNameservers": (
+        "DNS_NAMESERVERS",
+        ["", "192.0.2.53", "192.0.2.53:5353", "1.1.1.1,8.8.8.8", "1.1.1.1, 8.8.8.8:53", "2001:db8::53", "::1",
+         "[2001:db8::53]:5353"],
+        ["dns.google", "resolver.example:53", "192.0.2.256", "192.0.2.53:0", "192.0.2.53:65536", "1.1.1.1 8.8.8.8",
+         "https://1.1.1.1/dns-query", "[dns.google]:53", "192.0.2"],
+    ),
+    "DmarcRua": (
+        "DMARC_RUA",
+        ["", "dmarc@example.com", "dmarc-reports+ses@reports.example.org"],
+        ["mailto:dmarc@example.com", "dmarc@example", "a@b.c", "dmarc@example.com,other@example.com", "reports"],
+    ),
+    "AlertEmail": (
+        None,
+        ["", "security@example.com", "ops+ses@example.co.uk"],
+        ["security", "security@", "@example.com", "a@example.com,b@example.com", "Team <team@example.com>"],
+    ),
+    "SlackWorkspaceId": (None, ["", "T07EA123LEP"], ["my-workspace", "https://app.slack.com/client/T07EA123LEP"]),
+    "SlackChannelId": (None, ["", "C0123ABCDEF"], ["#alerts", "alerts channel", "C0123-ABC"]),
+    "MailFromSubdomain": ("MAIL_FROM_SUBDOMAIN", ["bounce", "mail-from", "m1"], ["", "Bounce", "-bounce", "a_b"]),
+    "Suppressions": ("SUPPRESSIONS", ["", SUPPRESSIONS], ["s3://bucket", "/etc/ses-guard/suppressions.yaml"]),
+    "ReservedConcurrency": (None, ["", "1", "5", "100"], ["0", "-1", "01", "one", "1.5"]),
+    # A prefix in the inbox bucket: REPORTS_INBOX is s3://<that bucket>/<this>, checked as deployed below.
+    "ReportsInbox": (
+        None,
+        ["", "inbox/", "dmarc-reports/", "mail/dmarc/", "reports-inbox/", "Inbox_2(a)/"],
+        ["inbox", "/inbox/", "inbox//", "rejected/", "rejected/inbox/", "reports/", "state/", "dmarc/", "in box/",
+         "inbox/x", "s3://bucket/inbox/"],
+    ),
+    "ReportsAddress": (
+        "DMARC_RUA",
+        ["", "dmarc-reports@example.com", "rua+ses@reports.example.org"],
+        ["mailto:dmarc@example.com", "dmarc@example", "a@b.c", "a@example.com,b@example.com",
+         "dmarc reports@example.com", "reports"],
+    ),
+    "ReportsRuleSet": (None, ["", "default-rule-set", "INBOUND_MAIL.v2"], ["my rule set", "rules/set", "a" * 65]),
+}  # fmt: skip
+# What a free-text parameter needs beside it to reach the function (the others are at their defaults).
+COMPANIONS = {"ReportsAddress": {"ReportsInbox": "inbox/"}}
+PATTERN_CASES = [
+    (name, value, accepted)
+    for name, (_, good, bad) in PATTERNS.items()
+    for accepted, values in ((True, good), (False, bad))
+    for value in values
+]
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "accepted"), PATTERN_CASES, ids=[f"{p}={v!r}" for p, v, _ in PATTERN_CASES]
+)
+def test_given_a_free_text_value_then_its_parameter_pattern_accepts_it_only_if_it_works(
+    template: dict[str, Any], parameter: str, value: str, accepted: bool
+) -> None:
+    declared = template["Parameters"][parameter]
+    variable = PATTERNS[parameter][0]
+
+    assert bool(re.fullmatch(declared["AllowedPattern"], value)) is accepted
+    if accepted and variable:
+        # What the stack accepts the function accepts too: a deployed value never fails the run at cold start.
+        assert settings_accept(**{variable: value})
+    if accepted:
+        # And as deployed: the environment the template makes of the value, whatever it passes it through.
+        overrides = {parameter: value, **COMPANIONS.get(parameter, {})}
+        for function in ("AuditFunction", "IngestFunction"):
+            if function in deployed(template, overrides):
+                environment = function_properties(template, overrides, function)["Environment"]["Variables"]
+                Settings.from_env({"AWS_REGION": REGION, **environment})
+
+
+def test_given_every_free_text_parameter_then_the_pattern_cases_cover_it(template: dict[str, Any]) -> None:
+    patterned = {name for name, parameter in template["Parameters"].items() if "AllowedPattern" in parameter}
+
+    assert patterned == set(PATTERNS)
+
+
+def test_given_the_defaults_then_cloudformation_accepts_them_and_settings_accept_what_they_pass(
+    template: dict[str, Any], function: dict[str, Any]
+) -> None:
+    assert refusals(template) == []
+    defaults = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
+    env = {
+        variable: defaults[value["Ref"]]
+        for variable, value in function["Environment"]["Variables"].items()
+        if isinstance(value, dict) and value.get("Ref") in defaults
+    }
+    settings = Settings.from_env({"AWS_REGION": REGION, **env})
+    assert (settings.dns_timeout, settings.time_margin_seconds) == (5, 30)
+
+
+def timeout_pairs() -> list[tuple[str, str]]:
+    parameters = load_template(ROOT / "template.yaml")["Parameters"]
+    return [
+        (timeout, margin)
+        for timeout in parameters["DnsTimeout"]["AllowedValues"]
+        for margin in parameters["TimeMarginSeconds"]["AllowedValues"]
+    ]
+
+
+@pytest.mark.parametrize(("timeout", "margin"), timeout_pairs())
+def test_given_each_dns_timeout_and_margin_then_the_stack_accepts_the_pair_exactly_when_the_settings_do(
+    template: dict[str, Any], timeout: str, margin: str
+) -> None:
+    refused = refusals(template, {"DnsTimeout": timeout, "TimeMarginSeconds": margin})
+
+    works = settings_accept(DNS_TIMEOUT=timeout, TIME_MARGIN_SECONDS=margin)
+    assert works is (float(margin) >= float(timeout))
+    assert (refused == []) is works
+    if not works:
+        assert refused == [f"MarginCoversDnsTimeout{timeout}: With DnsTimeout {timeout}, TimeMarginSeconds must be "
+                           f"at least {timeout}"]  # fmt: skip
+
+
+def test_given_each_dns_timeout_then_settings_accept_it_with_the_largest_margin(template: dict[str, Any]) -> None:
+    largest = max(template["Parameters"]["TimeMarginSeconds"]["AllowedValues"], key=float)
+
+    for timeout in template["Parameters"]["DnsTimeout"]["AllowedValues"]:
+        assert settings_accept(DNS_TIMEOUT=timeout, TIME_MARGIN_SECONDS=largest), timeout
+        assert refusals(template, {"DnsTimeout": timeout, "TimeMarginSeconds": largest}) == []
+
+
+NEEDS_CHANNEL = "SlackWorkspaceNeedsChannel: SlackWorkspaceId needs SlackChannelId (set both, or neither)"
+NEEDS_WORKSPACE = "SlackChannelNeedsWorkspace: SlackChannelId needs SlackWorkspaceId (set both, or neither)"
+
+
+@pytest.mark.parametrize(
+    ("workspace", "channel", "refused"),
+    [
+        ("", "", []),
+        ("T07EA123LEP", "C0123ABCDEF", []),
+        ("T07EA123LEP", "", [NEEDS_CHANNEL]),
+        ("", "C0123ABCDEF", [NEEDS_WORKSPACE]),
+    ],
+)
+def test_given_slack_ids_then_the_stack_takes_both_or_neither(
+    template: dict[str, Any], workspace: str, channel: str, refused: list[str]
+) -> None:
+    assert refusals(template, {"SlackWorkspaceId": workspace, "SlackChannelId": channel}) == refused
+
+
+def test_given_a_value_outside_a_parameter_constraint_then_the_stack_refuses_it_before_the_rules(
+    template: dict[str, Any],
+) -> None:
+    assert refusals(template, {"DnsTimeout": "40"}) == ["DnsTimeout: '40' is not one of the allowed values"]
+    assert refusals(template, {"DnsNameservers": "dns.google"}) == [
+        f"DnsNameservers: {template['Parameters']['DnsNameservers']['ConstraintDescription']}"
+    ]
+
+
+@pytest.mark.parametrize(("value", "reserved"), [("", None), ("1", "1"), ("25", "25")])
+def test_given_reserved_concurrency_then_the_function_reserves_only_what_is_asked(
+    template: dict[str, Any], value: str, reserved: str | None
+) -> None:
+    # Overlapping runs are safe without a reservation, and reserving fails where the account's unreserved
+    # concurrency is at its minimum: off unless asked for.
+    properties = function_properties(template, {"ReservedConcurrency": value})
+
+    assert properties.get("ReservedConcurrentExecutions") == reserved
+    assert template["Parameters"]["ReservedConcurrency"]["Default"] == ""

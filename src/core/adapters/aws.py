@@ -76,13 +76,13 @@ class Clients:
         )
 
 
-def ses_regions(session: boto3.session.Session) -> list[str]:
-    """Regions where SES (sesv2) is offered, from botocore's endpoint data; used for AUDIT_REGIONS=all.
+def ses_regions(session: boto3.session.Session, partition: str = "aws") -> list[str]:
+    """Regions of `partition` where SES (sesv2) is offered, from botocore's endpoint data.
 
-    Opt-in regions the account has not enabled are listed too; a call there fails with an auth error, which the
-    caller reports for that region rather than treating as fatal.
+    Opt-in regions are listed whether or not the account has enabled them: AUDIT_REGIONS=all keeps only those
+    account:ListRegions reports enabled (core.adapters.regions, core.run.regions).
     """
-    return sorted(session.get_available_regions("sesv2"))
+    return sorted(session.get_available_regions("sesv2", partition_name=partition))
 
 
 def account_id(client: STSClient) -> str:

@@ -20,8 +20,11 @@ def record_metrics(metrics: Metrics, summary: RunSummary) -> None:
         unit=MetricUnit.Count,
         value=sum(1 for f in summary.findings if f.code is Code.CHECK_FAILED),
     )
-    metrics.add_metric(name="RecordsCreated", unit=MetricUnit.Count, value=sum(1 for c in summary.changes if c.applied))
+    # A policy step rewrites a record ses-guard made earlier: it creates nothing.
+    created = sum(1 for c in summary.changes if c.applied and c.reason != Code.DMARC_READY_TO_ENFORCE)
+    metrics.add_metric(name="RecordsCreated", unit=MetricUnit.Count, value=created)
     metrics.add_metric(name="RunErrors", unit=MetricUnit.Count, value=len(summary.errors))
+    metrics.add_metric(name="RegionsSkipped", unit=MetricUnit.Count, value=len(summary.regions_skipped))
     # One metric per code rather than a Code dimension: a single EMF blob per run, and at most 22 names.
     for code, count in sorted(Counter(f.code.value for f in summary.findings).items()):
         metrics.add_metric(name=f"Findings_{code}", unit=MetricUnit.Count, value=count)

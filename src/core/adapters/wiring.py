@@ -10,8 +10,10 @@ import boto3
 
 from core.adapters.aws import Clients, account_id, boto_config, ses_regions
 from core.adapters.dns import DnsClient, make_resolver
+from core.adapters.regions import AccountRegions
 from core.adapters.reports import S3Reports
 from core.adapters.route53 import Route53Zones
+from core.adapters.rua import S3Aggregates
 from core.adapters.securityhub import SecurityHubExport, SecurityHubImporter
 from core.adapters.ses import Pacer, SesRegion
 from core.adapters.sns import SnsPublisher
@@ -82,7 +84,11 @@ class AwsWiring:
         return self._dns
 
     def all_regions(self) -> list[str]:
-        return ses_regions(self._session)
+        return ses_regions(self._session, self._session.get_partition_for_region(self.home_region()))
+
+    def region_opt_in(self) -> dict[str, str]:
+        client = self._session.client("account", region_name=self.home_region(), config=self._config)
+        return AccountRegions(client).opt_in_status()
 
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -119,6 +125,11 @@ class AwsWiring:
         if not self._settings.report_bucket:
             return None
         return S3Reports(self.clients(self.home_region()).s3, self._settings.report_bucket, html=render_html)
+
+    def aggregates(self) -> S3Aggregates | None:
+        if not self._settings.report_bucket:
+            return None
+        return S3Aggregates(self.clients(self.home_region()).s3, self._settings.report_bucket)
 
     def suppressions(self) -> S3Suppressions | FileSuppressions | None:
         location = self._settings.suppressions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.checks.findings import Findings
+from core.checks.findings import Findings, may_propagate, ttl_at
 from core.kernel.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
 from core.kernel.names import normalise
 from core.rules.dkimkey import rsa_key_bits
@@ -67,11 +67,12 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
         )
         return False
     wanted = Record(token.name, "CNAME", (expected,))
-    if values_at(view, token.name, "CNAME") == (expected,):
+    if values_at(view, token.name, "CNAME") == (expected,) and may_propagate(view):
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the CNAME {token.name} -> {expected}, but live DNS does not show it yet.",
             (replace(wanted, role="found"),),
+            ttl=ttl_at(view, token.name, "CNAME"),
         )
         return False
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.checks.findings import Findings
+from core.checks.findings import Findings, may_propagate, ttl_at
 from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.kernel.names import is_subdomain, normalise
 from core.rules.dmarcrecord import (
@@ -142,13 +142,15 @@ def check_dmarc(
             subject=name,
         )
     own = dmarc_name(identity.domain)
-    pending = tuple(v for v in values_at(view, own, "TXT") if is_dmarc_record(v))
+    # In a zone receivers do not see, a record only Route 53 holds is no policy on its way: DMARC stays missing.
+    pending = tuple(v for v in values_at(view, own, "TXT") if is_dmarc_record(v)) if may_propagate(view) else ()
     if pending and not any(is_dmarc_record(v) for v in obs.dmarc[0].values) and walk.failed is None:
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds a DMARC record at {own}, but live DNS does not show it yet.",
             (Record(own, "TXT", pending, "found"),),
             subject=own,
+            ttl=ttl_at(view, own, "TXT"),
         )
     if walk.record is not None:
         _check_record(found, identity, obs, walk, walk.record)

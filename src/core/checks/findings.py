@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.kernel.models import Answer, Code, Finding, Identity, Record, ZoneView
+from core.rules.records import record_set
 from core.rules.safety import blocker
+from core.rules.zones import not_delegated
 
 
 @dataclass
@@ -13,6 +15,18 @@ class _Entry:
     messages: list[str] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     fixable: bool = True
+    ttl: int = 0
+
+
+def may_propagate(view: ZoneView) -> bool:
+    """Whether a record Route 53 holds but live DNS lacks can still be on its way (DNS_NOT_PROPAGATED). Not in a
+    zone live DNS does not delegate to Route 53: receivers never see it, so it stays the finding of a missing record."""
+    return not not_delegated(view)
+
+
+def ttl_at(view: ZoneView, name: str, rdtype: str) -> int:
+    found = record_set(view, name, rdtype)
+    return (found.ttl or 0) if found else 0
 
 
 class Findings:
@@ -30,13 +44,16 @@ class Findings:
         *,
         fixable: bool = False,
         subject: str = "",
+        ttl: int = 0,
     ) -> None:
-        """`subject`: the shared DNS name the finding is about, "" when it is about this identity alone."""
+        """`subject`: the shared DNS name the finding is about, "" when it is about this identity alone; `ttl`: see
+        Finding.ttl (the longest of the records, when several are waiting)."""
         entry = self._entries.setdefault((code, subject), _Entry())
         if message not in entry.messages:
             entry.messages.append(message)
         entry.records.extend(r for r in records if r not in entry.records)
         entry.fixable = entry.fixable and fixable
+        entry.ttl = max(entry.ttl, ttl)
 
     def query_failed(self, what: str, answer: Answer) -> None:
         """CHECK_FAILED for a DNS query that got no answer; `what` names what it was after ("the MX of x")."""
@@ -63,6 +80,7 @@ class Findings:
                 subject=subject,
                 fixable=entry.fixable,
                 records=tuple(entry.records),
+                ttl=entry.ttl,
             )
             for (code, subject), entry in self._entries.items()
         ]

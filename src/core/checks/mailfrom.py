@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.checks.findings import Findings
+from core.checks.findings import Findings, may_propagate, ttl_at
 from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.rules.records import holds, values_at
 from core.rules.required import mail_from_mx_value, mail_from_records
@@ -63,11 +63,12 @@ def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneVie
                 (Record(name, "MX", answer.values, "found"), wanted),
             )
         return
-    if holds(view, wanted):
+    if holds(view, wanted) and may_propagate(view):
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the MX of {name}, but live DNS does not show it yet.",
             (replace(wanted, role="found"),),
+            ttl=ttl_at(view, name, "MX"),
         )
         return
     found.missing(
@@ -96,12 +97,13 @@ def _check_spf(found: Findings, answer: Answer, tree: tuple[Answer, ...], view: 
         _judge_spf_tree(found, name, records[0], tree)
         return
     pending = [value for value in values_at(view, name, "TXT") if parse_spf(value).authorises_ses]
-    if pending:
+    if pending and may_propagate(view):
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the SPF record of {name}, but live DNS does not show it yet.",
             (Record(name, "TXT", tuple(pending), "found"),),
             subject=name,
+            ttl=ttl_at(view, name, "TXT"),
         )
         return
     found.missing(

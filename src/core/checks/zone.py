@@ -1,19 +1,20 @@
-"""Route 53 placement checks: is there a zone we can write to, and does the world look at it?"""
+"""Route 53 placement checks: is there a zone we can write to, can it be read, and does the world look at it?"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from core.kernel.models import MISSING_CODES, Code, DomainObservation, Finding, Identity, Record, ZoneView
+from core.kernel.models import MISSING_CODES, Code, Finding, Identity, Record, ZoneView
 from core.kernel.names import normalise
+from core.rules.zones import not_delegated
 
 
-def check_zone(
-    identity: Identity, obs: DomainObservation, view: ZoneView, findings: Iterable[Finding]
-) -> list[Finding]:
+def check_zone(identity: Identity, view: ZoneView, findings: Iterable[Finding]) -> list[Finding]:
     """`findings` are the protocol checks' findings: without a zone, their missing records are the to-do list."""
+    if view.unread:
+        return [_unread(identity, view)]
     if view.zone is None:
-        records = tuple(r for f in findings if f.code in MISSING_CODES for r in f.records)
+        records = tuple(r for f in findings if f.code in MISSING_CODES for r in f.required())
         if not records:
             return []
         return [
@@ -25,33 +26,57 @@ def check_zone(
                 records=records,
             )
         ]
-    zone = view.zone
-    answer = obs.zone_ns
-    expected = sorted({normalise(ns) for ns in view.name_servers})
-    if answer is None or not expected:
+    return _delegation(identity, view)
+
+
+def _delegation(identity: Identity, view: ZoneView) -> list[Finding]:
+    zone, answer = view.zone, view.live_ns
+    if zone is None or answer is None:
         return []
     if answer.failed:
         return [
             Finding.about(
                 identity.key,
                 Code.CHECK_FAILED,
-                f"Could not read the live NS of {zone.name}: {answer.error}.",
+                f"Could not read the live NS of {zone.name}: {answer.error}. Nothing is written into its Route 53 "
+                "zone until they are seen to be Route 53's.",
                 subject=zone.name,
                 records=(Record(zone.name, "NS", (), "found"),),
             )
         ]
-    live = sorted(answer.values)
-    if live == expected:
+    why = not_delegated(view)
+    if not why:
         return []
-    seen = ", ".join(live) if live else "no NS records"
+    expected = tuple(sorted({normalise(ns) for ns in view.name_servers}))
+    # One message for every identity in the zone: the findings merge into one, whose message must not grow with them.
     return [
         Finding.about(
             identity.key,
             Code.ZONE_NOT_DELEGATED,
-            f"The world sees {seen} for {zone.name}, but its Route 53 zone {zone.id} is served by "
-            f"{', '.join(expected)}: records written to Route 53 are not what receivers see. "
-            "Point the registrar or parent zone at the Route 53 name servers, or delete the unused zone.",
+            f"The world does not see the Route 53 zone {zone.name} ({zone.id}): {why}. Records written to Route 53 "
+            "are not what receivers see, so ses-guard writes nothing into it: the records other findings ask for "
+            "there must be created where receivers look. Point the registrar or parent zone at the Route 53 name "
+            "servers, or delete the unused zone.",
             subject=zone.name,
-            records=(Record(zone.name, "NS", tuple(live), "found"), Record(zone.name, "NS", tuple(expected))),
+            records=(Record(zone.name, "NS", tuple(sorted(answer.values)), "found"), Record(zone.name, "NS", expected)),
         )
     ]
+
+
+def _unread(identity: Identity, view: ZoneView) -> Finding:
+    """Route 53 could not be read: say so, with its error, never that the zone is missing (the records the checks
+    found missing may well be there)."""
+    zone = view.zone
+    if zone is None:
+        return Finding.about(
+            identity.key,
+            Code.CHECK_FAILED,
+            f"Route 53 could not be read ({view.unread}); nothing can be fixed this run.",
+        )
+    return Finding.about(
+        identity.key,
+        Code.CHECK_FAILED,
+        f"The Route 53 zone {zone.name} ({zone.id}) could not be read ({view.unread}); what it holds is unknown and "
+        "nothing is written into it this run.",
+        subject=zone.name,
+    )

@@ -10,7 +10,7 @@ class ConfigError(SesGuardError):
 
 
 class EventError(SesGuardError):
-    """The invocation event is malformed; nothing was done."""
+    """The invocation event is malformed, or asks for more than the deployment allows; nothing was done."""
 
 
 class AwsError(SesGuardError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,12 @@ _MANUAL_KEYS = frozenset({"dry_run", "regions", "identities"})
 _EVENTBRIDGE_KEYS = frozenset(
     {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 )
+LIVE_RUN_REFUSED = (
+    "dry_run false refused: this function is deployed with DRY_RUN=true (the stack's DryRun parameter), and an "
+    "event may narrow the deployed mode but never widen it (the function's role holds no Route 53 or SES write "
+    "permission). To let ses-guard write, update the stack with DryRun=false: "
+    "sam deploy --parameter-overrides DryRun=false. To plan only, leave dry_run out or send true"
+)
 
 
 @dataclass(frozen=True)
@@ -26,35 +33,62 @@ class RunRequest:
     identities: tuple[str, ...] | None = None
 
 
-def parse_event(event: Any) -> RunRequest:
-    """`{}` or an EventBridge/Scheduler event is a full run; a manual event may narrow or dry-run it."""
+def parse_event(event: Any, *, writes_allowed: bool = True) -> RunRequest:
+    """`{}` or an EventBridge/Scheduler event is a full run; a manual event may narrow or dry-run it.
+
+    `writes_allowed=False` is a deployment that only plans: an event asking for a live run is refused here, before
+    any work, rather than failing on the role's missing permissions halfway through a run."""
     if event is None:
         return RunRequest()
     if not isinstance(event, Mapping):
         raise EventError(f"event must be a JSON object, got {type(event).__name__}")
     if "detail-type" in event and "source" in event:
-        unknown = set(event) - _EVENTBRIDGE_KEYS
-        if unknown:
-            raise EventError(f"unknown keys in scheduled event: {', '.join(sorted(unknown))}")
-        return RunRequest()
+        return _scheduled(event)
     unknown = set(event) - _MANUAL_KEYS
     if unknown:
         raise EventError(
             f"unknown keys in event: {', '.join(sorted(map(str, unknown)))}; allowed: dry_run, regions, identities"
         )
-    dry_run = event.get("dry_run")
-    if dry_run is not None and not isinstance(dry_run, bool):
-        raise EventError(f"dry_run must be true or false, got {dry_run!r}")
-    return RunRequest(
-        dry_run=dry_run,
+    request = RunRequest(
+        dry_run=_dry_run(event["dry_run"]) if "dry_run" in event else None,
         regions=_regions(event["regions"]) if "regions" in event else None,
         identities=_identities(event["identities"]) if "identities" in event else None,
     )
+    if request.dry_run is False and not writes_allowed:
+        raise EventError(LIVE_RUN_REFUSED)
+    return request
+
+
+def _scheduled(event: Mapping[str, Any]) -> RunRequest:
+    unknown = set(event) - _EVENTBRIDGE_KEYS
+    if unknown:
+        raise EventError(f"unknown keys in scheduled event: {', '.join(sorted(map(str, unknown)))}")
+    for key in ("detail-type", "source"):
+        if not isinstance(event[key], str):
+            raise EventError(f"scheduled event: {key} must be a string, got {_shown(event[key])}")
+    if not isinstance(event.get("detail", {}), Mapping):
+        raise EventError(f"scheduled event: detail must be a JSON object, got {_shown(event['detail'])}")
+    return RunRequest()
+
+
+def _shown(value: Any) -> str:
+    """A value as the caller wrote it: JSON (null, "yes"), not Python (None, 'yes')."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _dry_run(value: Any) -> bool:
+    # A present key must hold a real boolean: null would otherwise fall back to the configured mode in silence.
+    if not isinstance(value, bool):
+        raise EventError(f"dry_run must be true or false, got {_shown(value)}")
+    return value
 
 
 def _strings(key: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise EventError(f"{key} must be a non-empty list of non-empty strings, got {value!r}")
+        raise EventError(f"{key} must be a non-empty list of non-empty strings, got {_shown(value)}")
     return [v.strip() for v in value]
 
 

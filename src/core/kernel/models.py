@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, NamedTuple
 
+from core.kernel.traffic import DomainTraffic
+
 
 class Severity(StrEnum):
     LOW = "LOW"
@@ -38,10 +40,17 @@ class Code(StrEnum):
     DMARC_NO_REPORTING = "DMARC_NO_REPORTING"
     DMARC_REPORT_AUTH_MISSING = "DMARC_REPORT_AUTH_MISSING"
     DMARC_STRICT_SPF_ALIGNMENT = "DMARC_STRICT_SPF_ALIGNMENT"
+    DMARC_SOURCE_UNALIGNED = "DMARC_SOURCE_UNALIGNED"
+    DMARC_SES_UNALIGNED = "DMARC_SES_UNALIGNED"
+    DMARC_REPORTS_MISSING = "DMARC_REPORTS_MISSING"
+    DMARC_READY_TO_ENFORCE = "DMARC_READY_TO_ENFORCE"
+    REPORTS_MX_MISSING = "REPORTS_MX_MISSING"
+    REPORTS_MX_CONFLICT = "REPORTS_MX_CONFLICT"
     ADDRESS_IDENTITY_UNALIGNED = "ADDRESS_IDENTITY_UNALIGNED"
     ZONE_NOT_FOUND = "ZONE_NOT_FOUND"
     ZONE_NOT_DELEGATED = "ZONE_NOT_DELEGATED"
     DNS_NOT_PROPAGATED = "DNS_NOT_PROPAGATED"
+    DNS_PROPAGATION_STALLED = "DNS_PROPAGATION_STALLED"
     CHECK_FAILED = "CHECK_FAILED"
     ACCOUNT_SHUTDOWN = "ACCOUNT_SHUTDOWN"
     ACCOUNT_SENDING_PAUSED = "ACCOUNT_SENDING_PAUSED"
@@ -52,7 +61,13 @@ class Code(StrEnum):
 # The codes of records that are absent: remediation creates them (IDENTITY_NOT_VERIFIED is fixed through its DKIM
 # records), and without a zone they are the to-do list for the domain's DNS provider.
 MISSING_CODES = frozenset(
-    {Code.DKIM_RECORD_MISSING, Code.MAIL_FROM_MX_MISSING, Code.MAIL_FROM_SPF_MISSING, Code.DMARC_MISSING}
+    {
+        Code.DKIM_RECORD_MISSING,
+        Code.MAIL_FROM_MX_MISSING,
+        Code.MAIL_FROM_SPF_MISSING,
+        Code.DMARC_MISSING,
+        Code.REPORTS_MX_MISSING,
+    }
 )
 
 
@@ -92,6 +107,12 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
         "no",
     ),
     Code.DMARC_MISSING: CatalogueEntry(Severity.HIGH, "no DMARC policy applies (own or inherited)", "yes"),
+    Code.REPORTS_MX_MISSING: CatalogueEntry(
+        Severity.MEDIUM, "the reports address's domain has no MX to SES's inbound endpoint", "yes"
+    ),
+    Code.REPORTS_MX_CONFLICT: CatalogueEntry(
+        Severity.MEDIUM, "the reports address's domain receives mail elsewhere: reports miss the inbox", "no"
+    ),
     Code.DMARC_INVALID: CatalogueEntry(
         Severity.HIGH, "more than one DMARC record at the name, or bad syntax or tag values", "no"
     ),
@@ -103,6 +124,18 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
     Code.DMARC_STRICT_SPF_ALIGNMENT: CatalogueEntry(
         Severity.MEDIUM, "aspf=s while the MAIL FROM domain is a subdomain", "no"
     ),
+    Code.DMARC_SOURCE_UNALIGNED: CatalogueEntry(
+        Severity.MEDIUM, "aggregate reports: a sender outside SES with a meaningful share of the mail fails DMARC", "no"
+    ),
+    Code.DMARC_SES_UNALIGNED: CatalogueEntry(
+        Severity.HIGH, "aggregate reports: mail sent through SES fails DMARC alignment", "no"
+    ),
+    Code.DMARC_REPORTS_MISSING: CatalogueEntry(
+        Severity.LOW, "rua points at the reports inbox, but no aggregate report arrived in the last 7 days", "no"
+    ),
+    Code.DMARC_READY_TO_ENFORCE: CatalogueEntry(
+        Severity.LOW, "aggregate reports show the next policy step (quarantine, then reject) is safe", "opt-in"
+    ),
     Code.ADDRESS_IDENTITY_UNALIGNED: CatalogueEntry(
         Severity.MEDIUM, "address identity whose domain has no verified domain identity in the region", "no"
     ),
@@ -113,6 +146,9 @@ CATALOGUE: dict[Code, CatalogueEntry] = {
         Severity.HIGH, "live NS differ from the Route 53 zone's name servers", "no"
     ),
     Code.DNS_NOT_PROPAGATED: CatalogueEntry(Severity.LOW, "in Route 53, not yet in live DNS", "no"),
+    Code.DNS_PROPAGATION_STALLED: CatalogueEntry(
+        Severity.HIGH, "in Route 53, missing from live DNS for longer than its TTL plus an hour", "no"
+    ),
     Code.CHECK_FAILED: CatalogueEntry(Severity.MEDIUM, "a check could not run; the finding says why", "no"),
     Code.ACCOUNT_SHUTDOWN: CatalogueEntry(Severity.HIGH, "SES paused the account's sending in the region", "no"),
     Code.ACCOUNT_SENDING_PAUSED: CatalogueEntry(
@@ -259,6 +295,8 @@ class Finding:
     status: Status = "new"  # new: not open in the last run's state; open: it was
     first_seen: str = ""  # ISO time of the first run that saw it (this run's when it is new)
     suppressed: Suppression | None = None
+    # DNS_NOT_PROPAGATED: the TTL of the record live DNS does not show yet (core.rules.propagation)
+    ttl: int = 0
     # The catalogue owns severities, so a finding can never disagree with the documented one.
     severity: Severity = field(init=False)
 
@@ -403,6 +441,38 @@ class RunError:
         return {"scope": self.scope, "subject": self.subject, "message": self.message}
 
 
+@dataclass(frozen=True)
+class SkippedRegion:
+    """A region the run was asked to audit, by name or through `all`, that the account has not enabled: nothing
+    there can be read until it is. `status` is its opt-in status as account:ListRegions gives it (DISABLED,
+    DISABLING or ENABLING)."""
+
+    region: str
+    status: str
+
+    def __str__(self) -> str:
+        return f"{self.region} ({self.status.lower()})"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"region": self.region, "status": self.status}
+
+
+@dataclass(frozen=True)
+class SkippedZone:
+    """A Route 53 zone the run writes nothing into, whatever its findings ask for, and why: receivers do not see it
+    (live NS are not Route 53's), or it could not be read."""
+
+    zone_id: str
+    zone: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.zone} ({self.reason})"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"zone_id": self.zone_id, "zone": self.zone, "reason": self.reason}
+
+
 @dataclass
 class RunSummary:
     run_id: str
@@ -417,6 +487,9 @@ class RunSummary:
     resolved: list[Resolved] = field(default_factory=list)
     expired_suppressions: list[str] = field(default_factory=list)  # rules whose date has passed, described
     digest: bool = False  # this run's notification is the periodic digest of everything open
+    regions_skipped: list[SkippedRegion] = field(default_factory=list)  # asked for, not enabled in the account
+    traffic: list[DomainTraffic] = field(default_factory=list)  # what DMARC aggregate reports say, per domain
+    zones_skipped: list[SkippedZone] = field(default_factory=list)  # zones nothing is written into, and why
 
     @property
     def new(self) -> list[Finding]:
@@ -436,6 +509,9 @@ class RunSummary:
             "resolved": [r.to_dict() for r in self.resolved],
             "expired_suppressions": list(self.expired_suppressions),
             "digest": self.digest,
+            "regions_skipped": [r.to_dict() for r in self.regions_skipped],
+            "traffic": [t.to_dict() for t in self.traffic],
+            "zones_skipped": [z.to_dict() for z in self.zones_skipped],
         }
 
 
@@ -486,7 +562,7 @@ class DomainObservation:
     mail_from_spf: tuple[Answer, ...] = ()
     dmarc: tuple[Answer, ...] = ()  # TXT at the _dmarc names of the RFC 9989 walk, in order (see core.run.observe)
     report_auth: tuple[Answer, ...] = ()  # TXT at <domain>._report._dmarc.<destination>, one per external rua
-    zone_ns: Answer | None = None  # NS at the apex of the identity's Route 53 zone
+    receiving_mx: Answer | None = None  # MX of the reports address's domain; None: this identity is not that domain
 
 
 @dataclass(frozen=True)
@@ -497,6 +573,10 @@ class ZoneView:
     zone: Zone | None
     name_servers: tuple[str, ...] = ()
     records: Mapping[tuple[str, str], RecordSet] = field(default_factory=dict)
+    # The zone apex's NS as live DNS answers them; None until looked up. Nothing is written into a zone until they
+    # are seen to be `name_servers` (core.rules.zones).
+    live_ns: Answer | None = None
+    unread: str = ""  # why Route 53 (the zone list, or this zone) could not be read; "" when it was
 
 
 @dataclass
@@ -504,14 +584,15 @@ class Placement:
     """Where the audited domain identities' records live in Route 53, grouped by zone as the audit read them.
 
     `zone_of` holds every identity Route 53 was read for (None: no public zone of this account holds it); `views`
-    every zone that could be read. Remediation plans zone by zone from the same grouping.
+    every zone the run tried to read (`unread` says why one could not be). Remediation plans zone by zone from the
+    same grouping.
     """
 
     zone_of: dict[IdentityKey, Zone | None] = field(default_factory=dict)
     views: dict[Zone, ZoneView] = field(default_factory=dict)
 
     def view(self, key: IdentityKey) -> ZoneView | None:
-        """The identity's view; None when Route 53, or its zone, could not be read."""
+        """The identity's view; None when Route 53's zones could not be listed."""
         if key not in self.zone_of:
             return None
         zone = self.zone_of[key]

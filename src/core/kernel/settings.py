@@ -14,6 +14,9 @@ DMARC_POLICIES = ("none", "quarantine", "reject")
 _SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9!_.*'()-]+$")  # S3's "safe characters" for key names
+# Top-level prefixes ses-guard itself writes: an inbox among them would be notified of its own writes.
+_RESERVED_PREFIXES = ("reports", "state", "dmarc", "rejected")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -49,6 +52,22 @@ class Settings:
     dns_timeout: float = 5.0
     dns_concurrency: int = 16
     time_margin_seconds: float = 30.0
+    reports_inbox: str = ""  # s3://bucket/prefix/ where DMARC aggregate reports arrive; "": no inbox
+    dmarc_window_days: int = 30  # how many days of aggregate reports a DMARC verdict looks back over
+    dmarc_progression: bool = False  # step p= of _dmarc records ses-guard created once reports show it is safe
+    dmarc_ready_threshold: float = 0.99  # the DMARC pass rate a window must keep before the next policy step
+    # The address SES receives aggregate reports at (a receipt rule in `receiving_region`); its domain needs an MX
+    # to SES's inbound endpoint there, which the audit plans like every other record. "": no such address.
+    reports_address: str = ""
+    receiving_region: str = ""
+
+    @property
+    def inbox_bucket(self) -> str:
+        return self.reports_inbox[5:].partition("/")[0]
+
+    @property
+    def inbox_prefix(self) -> str:
+        return self.reports_inbox[5:].partition("/")[2]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -87,6 +106,17 @@ class Settings:
             dns_timeout=_number("DNS_TIMEOUT", env.get("DNS_TIMEOUT", "5"), 0.1, 60),
             dns_concurrency=int(_number("DNS_CONCURRENCY", env.get("DNS_CONCURRENCY", "16"), 1, 256, integer=True)),
             time_margin_seconds=_number("TIME_MARGIN_SECONDS", env.get("TIME_MARGIN_SECONDS", "30"), 0, 600),
+            reports_inbox=_inbox(env.get("REPORTS_INBOX", "")),
+            dmarc_window_days=int(
+                _number("DMARC_WINDOW_DAYS", env.get("DMARC_WINDOW_DAYS", "30") or "30", 7, 366, integer=True)
+            ),
+            dmarc_progression=_bool("DMARC_PROGRESSION", env.get("DMARC_PROGRESSION", "")),
+            reports_address=_address("REPORTS_ADDRESS", env.get("REPORTS_ADDRESS", "")),
+            # The receipt rule lives in the stack's region, which is the function's own.
+            receiving_region=default_region,
+            dmarc_ready_threshold=_number(
+                "DMARC_READY_THRESHOLD", env.get("DMARC_READY_THRESHOLD", "0.99") or "0.99", 0.5, 1
+            ),
         ).checked()
 
     def checked(self) -> Settings:
@@ -94,6 +124,8 @@ class Settings:
         if self.time_margin_seconds < self.dns_timeout:
             margin, timeout = self.time_margin_seconds, self.dns_timeout
             raise ConfigError(f"TIME_MARGIN_SECONDS ({margin:g}) must be at least DNS_TIMEOUT ({timeout:g})")
+        if self.reports_inbox and not self.report_bucket:
+            raise ConfigError(f"REPORTS_INBOX ({self.reports_inbox}) needs REPORT_BUCKET, where reports are counted")
         return self
 
 
@@ -196,9 +228,33 @@ def _bucket(raw: str) -> str:
 
 
 def _rua(raw: str) -> str:
+    return _address("DMARC_RUA", raw)
+
+
+def _address(variable: str, raw: str) -> str:
     value = raw.strip()
     if value and (
         value.lower().startswith("mailto:") or not re.match(r"^[^@\s,;!]+@[a-z0-9.-]+\.[a-z]{2,}$", value, re.I)
     ):
-        raise ConfigError(f"DMARC_RUA: {raw!r} is not an email address (give it without mailto:)")
+        raise ConfigError(f"{variable}: {raw!r} is not an email address (give it without mailto:)")
     return value
+
+
+def _inbox(raw: str) -> str:
+    """`s3://bucket/prefix/`; the prefix is required (the trailing slash is added when missing), so that what
+    ses-guard writes in that bucket is never in the inbox."""
+    value = raw.strip()
+    if not value:
+        return ""
+    bucket, _, prefix = value.removeprefix("s3://").partition("/")
+    if not value.startswith("s3://") or not _BUCKET.match(bucket):
+        raise ConfigError(f"REPORTS_INBOX: {raw!r} is not s3://bucket/prefix/ (e.g. s3://my-reports/inbox/)")
+    segments = prefix.rstrip("/").split("/")
+    if len(prefix) > 512 or not all(_PREFIX_SEGMENT.match(s) and s not in (".", "..") for s in segments):
+        raise ConfigError(
+            f"REPORTS_INBOX: {raw!r} needs a prefix after the bucket: letters, digits and !_.*'()- between single "
+            "slashes"
+        )
+    if segments[0] in _RESERVED_PREFIXES:
+        raise ConfigError(f"REPORTS_INBOX: {raw!r} is under {segments[0]}/, where ses-guard writes its own objects")
+    return f"s3://{bucket}/{'/'.join(segments)}/"

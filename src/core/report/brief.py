@@ -11,10 +11,12 @@ from collections import Counter
 from typing import Any
 
 from core.kernel.models import RunSummary
+from core.report.traffic import counts as traffic_counts
 
 # CloudWatch Logs takes at most 256 KB per event and the summary is logged as one: keep well under it, with room for
 # the logger's own fields.
 MAX_BYTES = 200_000
+MAX_ZONES_SKIPPED = 20
 
 
 def counts(summary: RunSummary) -> dict[str, Any]:
@@ -28,6 +30,11 @@ def counts(summary: RunSummary) -> dict[str, Any]:
         "changes": len(summary.changes),
         "changes_applied": sum(c.applied for c in summary.changes),
         "errors": len(summary.errors),
+        "regions_skipped": len(summary.regions_skipped),
+        "zones_skipped": len(summary.zones_skipped),
+        # Domains with DMARC aggregate reports in the window, and how many may move one policy step; each domain's
+        # figures are in the full report.
+        "traffic": traffic_counts(summary.traffic),
     }
 
 
@@ -37,6 +44,10 @@ def brief(summary: RunSummary, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
         "run_id": summary.run_id,
         "dry_run": summary.dry_run,
         "regions": list(summary.regions),
+        # A few dozen at most, so always whole: regions asked for that the account has not enabled.
+        "regions_skipped": [r.to_dict() for r in summary.regions_skipped],
+        # Zones nothing is written into: the first few, whole (the report lists them all, `counts` says how many).
+        "zones_skipped": [z.to_dict() for z in summary.zones_skipped[:MAX_ZONES_SKIPPED]],
         "identities_audited": summary.identities_audited,
         "report": summary.report,
         "counts": counts(summary),

@@ -9,6 +9,8 @@ A notification is one of three kinds (`Kind`):
 - `digest` (NOTIFY_ON=changes, DIGEST_DAYS since the last digest): the run summary, then everything open, with what is
   new marked and what was resolved listed.
 Suppressed findings are in none of them: the digest leaves them out of every count and list, and only says how many.
+Every kind also says which domains became ready for the next DMARC policy step or are no longer ready (and, but for
+the changes kind, which are still ready): core.report.traffic.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Literal
 
 from core.kernel.models import CATALOGUE, Change, Code, Finding, IdentityKey, Resolved, RunError, RunSummary, Severity
 from core.report.brief import counts
+from core.report.traffic import ReadinessNote, readiness
 
 SEVERITIES = ("HIGH", "MEDIUM", "LOW")
 WORST_IDENTITIES = 5  # enough to say where to start; the findings below name the rest
@@ -83,6 +86,9 @@ class Digest:
     kind: Kind = "all"
     suppressed: int = 0  # findings left out of everything because a suppression matched them
     resolved: tuple[Resolved, ...] = ()  # resolved since the last run, at or above min_severity, worst first
+    # Domains that became ready for the next DMARC policy step, or are no longer ready (and, but for the changes
+    # kind, those still ready), whatever min_severity: a handful of lines said plainly, each renderer caps them.
+    readiness: tuple[ReadinessNote, ...] = ()
 
     @classmethod
     def of(cls, summary: RunSummary, min_severity: Severity, kind: Kind = "all") -> Digest:
@@ -106,6 +112,8 @@ class Digest:
             kind=kind,
             suppressed=len(summary.findings) - len(visible),
             resolved=tuple(ordered_resolved(resolved)),
+            # From the whole summary: a suppressed readiness finding must be seen to be left out.
+            readiness=tuple(readiness(summary, changes_only=kind == "changes")),
         )
 
     @property

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from core.kernel.models import RunSummary
 from core.report.matrix import COLUMNS, matrix
 from core.report.table import MEANINGS, SYMBOLS, change_text, ordered, render_table, summary_line
-from core.report.text import affected, record_line
+from core.report.text import affected, record_line, skipped_regions, skipped_zones
+from core.report.traffic import traffic_heading, traffic_lines
 
 FORMATS = ("table", "json", "csv", "markdown")
 CSV_COLUMNS = ("id", "severity", "code", "subject", "identity", "region", "fixable", "fixed", "message")
@@ -49,6 +50,8 @@ def render_csv(summary: RunSummary) -> str:
 def render_markdown(summary: RunSummary) -> str:
     rows = matrix(summary.identities, summary.findings)
     lines = ["# ses-guard run", "", summary_line(summary), ""]
+    lines += [skipped, ""] if (skipped := skipped_regions(summary.regions_skipped)) else []
+    lines += [zones, ""] if (zones := skipped_zones(summary.zones_skipped)) else []
     if rows:
         lines += _table(
             ("identity", "region", *COLUMNS),
@@ -73,6 +76,16 @@ def render_markdown(summary: RunSummary) -> str:
                 for f in ordered(summary.findings)
             ],
         )
+    if summary.traffic:
+        heading = traffic_heading(summary.traffic)
+        lines += [
+            "",
+            "## DMARC traffic",
+            "",
+            heading + ":",
+            "",
+            *(f"- {_cell(t)}" for t in traffic_lines(summary.traffic)),
+        ]
     if summary.changes:
         heading = "Changes planned (`--apply` writes them)" if summary.dry_run else "Changes applied"
         lines += ["", f"## {heading}", "", *(f"- {_cell(change_text(c))}" for c in summary.changes)]

@@ -14,12 +14,15 @@ from core.report.digest import Digest, Part, headline, plural, status_note, stil
 from core.report.text import affected, record_line, value_text
 
 FINDING_MAX_BYTES = 16_384  # one finding's text; beyond this it is cut, visibly
+READINESS_LISTED = 10  # domains whose DMARC readiness a message spells out; the rest are counted
+READINESS_LINE_MAX_CHARS = 1_000
 RECHECK = "Re-check one identity: ses-guard audit --identity <name> [--region <region>]"
 
 
 def email(digest: Digest, part: Part) -> str:
     changes_kind = digest.kind == "changes"
     lines = _changes_lines(digest, part) if changes_kind else summary_lines(digest, part)
+    lines += readiness_lines(digest)
     if part.errors:
         lines += ["", "ERRORS (the audit could not finish these):", *(error_line(e) for e in part.errors)]
     if changes_kind and part.findings:
@@ -73,6 +76,34 @@ def _changes_lines(digest: Digest, part: Part) -> list[str]:
     if digest.suppressed:
         lines.append(_suppressed_line(digest))
     return lines
+
+
+def readiness_lines(digest: Digest) -> list[str]:
+    """The domains that became ready for the next DMARC policy step (with the record to publish), those no longer
+    ready, and, but in a changes message, those still ready; at most READINESS_LISTED of them."""
+    traffic = digest.counts["traffic"]
+    if not digest.readiness and (digest.kind == "changes" or not traffic["domains"]):
+        return []
+    lines = ["", f"DMARC READINESS ({traffic_text(traffic)}){':' if digest.readiness else '.'}"]
+    for note in digest.readiness[:READINESS_LISTED]:
+        new = " (new)" if digest.kind == "digest" and note.state == "new" else ""
+        lines.append(_cut(f"  {note.text}{new}"))
+        if note.finding is not None:
+            lines += [_cut(f"    {record_line(note.finding, r)}") for r in note.records]
+    more = len(digest.readiness) - READINESS_LISTED
+    if more > 0:
+        lines.append(f"  and {plural(more, 'more domain')}; {_where_listed(digest, 'run `ses-guard audit`')}")
+    return lines
+
+
+def traffic_text(traffic: dict[str, int]) -> str:
+    """`12 domains with aggregate reports, 3 ready for the next policy step`."""
+    ready = traffic["ready"] or "none"
+    return f"{plural(traffic['domains'], 'domain')} with aggregate reports, {ready} ready for the next policy step"
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= READINESS_LINE_MAX_CHARS else line[: READINESS_LINE_MAX_CHARS - 3] + "..."
 
 
 def _suppressed_line(digest: Digest) -> str:

@@ -32,6 +32,13 @@ _BY_CODE = {
     Code.DMARC_NO_REPORTING: "DMARC",
     Code.DMARC_REPORT_AUTH_MISSING: "DMARC",
     Code.DMARC_STRICT_SPF_ALIGNMENT: "DMARC",
+    # Without the MX the reports that tell whether DMARC can be enforced never arrive.
+    Code.DMARC_SOURCE_UNALIGNED: "DMARC",
+    Code.DMARC_SES_UNALIGNED: "DMARC",
+    Code.DMARC_REPORTS_MISSING: "DMARC",
+    Code.DMARC_READY_TO_ENFORCE: "DMARC",
+    Code.REPORTS_MX_MISSING: "DMARC",
+    Code.REPORTS_MX_CONFLICT: "DMARC",
 }
 
 

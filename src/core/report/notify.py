@@ -24,7 +24,15 @@ from typing import Any
 
 from core.kernel.models import Change, Finding, Resolved, RunError, RunSummary, Severity
 from core.report.digest import Digest, Item, Kind, LeftOut, Part, headline, ordered, plural, status_note
-from core.report.mail import change_line, email, error_line, finding_lines, resolved_line, topic_header
+from core.report.mail import (
+    READINESS_LISTED,
+    change_line,
+    email,
+    error_line,
+    finding_lines,
+    resolved_line,
+    topic_header,
+)
 from core.report.slack import SLACK_DESCRIPTION_MAX_CHARS, chatbot
 
 __all__ = [
@@ -227,6 +235,8 @@ def _machine(digest: Digest, part: Part) -> dict[str, Any]:
         "by_status": digest.by_status(),
         "truncated": bool(digest.left_out),
         "left_out": digest.left_out.to_dict(),
+        # The same domains the email spells out; `counts.traffic` counts every domain.
+        "readiness": [note.to_dict() for note in digest.readiness[:READINESS_LISTED]],
         "findings": [f.to_dict() for f in part.findings],
         "resolved": [r.to_dict() for r in part.resolved],
         "changes": [c.to_dict() for c in part.changes],

@@ -14,13 +14,15 @@ from typing import Any
 
 from core.kernel.models import Finding, Record, Resolved, Severity
 from core.report.digest import Digest, Part, headline, plural, since, status_note, still_open_text, tally_text, when
-from core.report.mail import where
+from core.report.mail import traffic_text, where
 from core.report.text import by_hand, record_line, record_text
 
 # Chatbot hands `description` to Slack as one text object; Slack's Block Kit text objects stop at 3,000 characters.
 SLACK_DESCRIPTION_MAX_CHARS = 3_000
 SLACK_TITLE_MAX_CHARS = 150  # Slack header text limit
 SUMMARY_LINE_MAX_CHARS = 320  # each summary line, so the summary never crowds out the findings and the notes
+READINESS_LISTED = 3  # domains whose DMARC readiness the card spells out; the email lists more
+READINESS_MAX_CHARS = 1_000  # all of them together, so the findings keep most of the card
 EVENT_TYPE = "ses-guard-findings"
 
 ICONS = {Severity.HIGH: ":red_circle:", Severity.MEDIUM: ":large_orange_circle:", Severity.LOW: ":large_blue_circle:"}
@@ -79,7 +81,14 @@ def _next_steps(digest: Digest, part: Part) -> list[str]:
     if any(by_hand(f) for f in part.findings):
         steps.append("Add the records marked `set by hand` in the DNS that serves each domain")
     if any(f.fixable and not f.fixed for f in part.findings) and digest.summary.dry_run:
-        steps.append('Let ses-guard create the fixable records: invoke with `{"dry_run": false}`')
+        steps.append(
+            "Let ses-guard create the fixable records: redeploy with `DryRun=false`, or run `ses-guard audit --apply`"
+        )
+    if any(note.state == "new" for note in digest.readiness):
+        steps.append(
+            "Move each ready domain one DMARC policy step: publish the `needed` record "
+            "(`DMARC_PROGRESSION=true` lets ses-guard step the records it created)"
+        )
     if digest.left_out:
         steps.append(_every_one(digest))
     steps.append("Re-check one identity: `ses-guard audit --identity <name>`")
@@ -96,7 +105,7 @@ class _Block:
 
 def description(digest: Digest, part: Part) -> str:
     """The summary, then topics worst first for as long as they fit, then exact counts of what is not shown."""
-    head = [cap(line, SUMMARY_LINE_MAX_CHARS) for line in _summary(digest, part)]
+    head = [cap(line, SUMMARY_LINE_MAX_CHARS) for line in [*_summary(digest, part), *_readiness(digest)]]
     foot = [cap(_still_open(digest), SUMMARY_LINE_MAX_CHARS)] if digest.kind == "changes" else []
     foot += [_left_out(digest)] if part.last and digest.left_out else []
     blocks = [_topic(topic, list(group), digest) for topic, group in groupby(part.findings, lambda f: f.topic)]
@@ -137,6 +146,26 @@ def _summary(digest: Digest, part: Part) -> list[str]:
     if s.report:
         lines.append(f"*Full report:* `{escape(s.report)}`")
     return [*lines, *suppressed, *errors]
+
+
+def _readiness(digest: Digest) -> list[str]:
+    """The first few readiness changes, each with the record to publish, within READINESS_MAX_CHARS."""
+    traffic = digest.counts["traffic"]
+    if not digest.readiness and (digest.kind == "changes" or not traffic["domains"]):
+        return []
+    lines = [f"*DMARC readiness:* {traffic_text(traffic)}"]
+    shown = 0
+    for note in digest.readiness[:READINESS_LISTED]:
+        icon = ":warning:" if note.state == "gone" else ":arrow_up:"
+        entry = [cap(f"{icon} {escape(note.text)}", SUMMARY_LINE_MAX_CHARS)]
+        entry += [f"    needed: `{escape(cap(record_text(r), SUMMARY_LINE_MAX_CHARS - 16))}`" for r in note.records]
+        if _length([*lines, *entry]) > READINESS_MAX_CHARS:
+            break
+        lines += entry
+        shown += 1
+    if (more := len(digest.readiness) - shown) > 0:
+        lines.append(f"_...and {plural(more, 'more domain')}: the email and the full report list them_")
+    return lines
 
 
 def _still_open(digest: Digest) -> str:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from core.kernel.models import Change, Finding, Resolved, RunSummary, Severity
 from core.report.brief import counts
 from core.report.matrix import COLUMNS, Row, Status, matrix
-from core.report.text import affected, record_line, value_text
+from core.report.text import affected, record_line, skipped_regions, skipped_zones, value_text
+from core.report.traffic import traffic_heading, traffic_lines
 
 SYMBOLS: dict[Status, str] = {
     "pass": "✓",
@@ -29,7 +30,11 @@ def render_table(summary: RunSummary, *, colour: bool = False) -> str:
     lines += finding_lines(summary.findings, paint)
     lines += resolved_lines(summary.resolved, paint)
     lines += change_lines(summary.changes, dry_run=summary.dry_run)
+    if summary.traffic:
+        lines += ["", paint("1", traffic_heading(summary.traffic)), *(f"  {t}" for t in traffic_lines(summary.traffic))]
     lines += ["", paint("1", summary_line(summary))]
+    lines += [skipped] if (skipped := skipped_regions(summary.regions_skipped)) else []
+    lines += [zones] if (zones := skipped_zones(summary.zones_skipped)) else []
     lines += [paint("31", f"error: {e}") for e in summary.errors]
     return "\n".join(lines)
 

@@ -4,8 +4,9 @@ identities a shared finding affects."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from core.kernel.models import Finding, Record
+from core.kernel.models import Finding, Record, SkippedRegion, SkippedZone
 
 LONG_VALUE = 80  # longer values (DKIM keys) are shortened in text; JSON keeps them whole
 _KEY_PREFIX = 16
@@ -55,3 +56,20 @@ def affected(finding: Finding, limit: int = 3) -> str:
     names = [f"{key.name} ({key.region})" for key in finding.identities[:limit]]
     more = len(finding.identities) - limit
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def skipped_zones(skipped: Sequence[SkippedZone], limit: int = 5) -> str:
+    """`1 zone skipped, nothing written there: example.net (receivers may not see ...)`, or ""."""
+    if not skipped:
+        return ""
+    count = f"{len(skipped)} zone{'' if len(skipped) == 1 else 's'}"
+    more = f"; {len(skipped) - limit} more in the report" if len(skipped) > limit else ""
+    return f"{count} skipped, nothing written there: {'; '.join(map(str, skipped[:limit]))}{more}"
+
+
+def skipped_regions(skipped: Sequence[SkippedRegion]) -> str:
+    """`2 regions skipped, not enabled in this account: ap-east-2 (disabled), me-central-1 (enabling)`, or ""."""
+    if not skipped:
+        return ""
+    count = f"{len(skipped)} region{'' if len(skipped) == 1 else 's'}"
+    return f"{count} skipped, not enabled in this account: {', '.join(map(str, skipped))}"

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.kernel.models import Code, Finding, Resolved, Severity
+from core.rules.propagation import stalled
 
 VERSION = 1
 
@@ -34,9 +35,24 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Created:
+    """A `_dmarc` record ses-guard created, so the only kind whose policy it may step up (DMARC_PROGRESSION)."""
+
+    name: str
+    value: str  # the record as ses-guard last wrote it, presentation form
+    created: str
+    stepped: str = ""  # when ses-guard last moved its policy one step; "" never
+
+    @property
+    def touched(self) -> str:
+        return max(self.created, self.stepped)
+
+
+@dataclass(frozen=True)
 class State:
     entries: dict[str, Entry] = field(default_factory=dict)
     last_digest: str = ""
+    created: dict[str, Created] = field(default_factory=dict)  # by record name
 
 
 @dataclass(frozen=True)
@@ -65,12 +81,16 @@ def parse_state(text: str) -> State:
         if entry.id in entries:
             raise ValueError(f"findings[{index}]: id {entry.id} appears twice")
         entries[entry.id] = entry
-    return State(entries, _time(data.get("last_digest", ""), "last_digest", optional=True))
+    created = _parse_created(data.get("created_records", []))
+    return State(entries, _time(data.get("last_digest", ""), "last_digest", optional=True), created)
 
 
 def dump_state(state: State) -> str:
     findings = [asdict(entry) for entry in sorted(state.entries.values(), key=lambda e: e.id)]
-    return json.dumps({"version": VERSION, "last_digest": state.last_digest, "findings": findings}, indent=1)
+    data: dict[str, Any] = {"version": VERSION, "last_digest": state.last_digest, "findings": findings}
+    if state.created:
+        data["created_records"] = [asdict(c) for _, c in sorted(state.created.items())]
+    return json.dumps(data, indent=1)
 
 
 def recall(findings: Sequence[Finding], previous: State, now: str, *, unread_regions: Collection[str] = ()) -> Recall:
@@ -80,12 +100,22 @@ def recall(findings: Sequence[Finding], previous: State, now: str, *, unread_reg
     A finding this run could not have seen is not gone: an entry about an identity whose checks failed (a
     CHECK_FAILED finding names it: a lookup failed, the time budget ran out) or in a region that could not be read
     (`unread_regions`) is kept as it was, neither resolved nor refreshed, so a passing outage does not resolve
-    findings only to report them as new on the next run."""
+    findings only to report them as new on the next run. A DNS_NOT_PROPAGATED finding that has waited too long
+    is reported as DNS_PROPAGATION_STALLED (core.rules.propagation)."""
     seen: dict[str, Entry] = {}
     marked = []
-    for finding in findings:
+    waited: set[str] = set()  # DNS_NOT_PROPAGATED ids this run reports as stalled: not resolved, the same problem
+
+    def first_seen(finding_id: str) -> str:
+        entry = previous.entries.get(finding_id)
+        return entry.first_seen if entry else ""
+
+    for reported in findings:
+        finding, since = stalled(reported, first_seen, now)
+        if finding.id != reported.id:
+            waited.add(reported.id)
         before = previous.entries.get(finding.id)
-        first = before.first_seen if before else now
+        first = since or now
         told = before.last_notified if before else ""
         # New until reported: a finding whose notification failed is still news to the next run.
         marked.append(replace(finding, status="open" if told else "new", first_seen=first))
@@ -94,7 +124,7 @@ def recall(findings: Sequence[Finding], previous: State, now: str, *, unread_reg
     unchecked = {(k.region, k.name) for f in findings if f.code is Code.CHECK_FAILED for k in f.identities}
     resolved = []
     for entry in previous.entries.values():
-        if entry.id in seen:
+        if entry.id in seen or entry.id in waited:
             continue
         # A failed check that no longer fails is itself resolved, whatever else failed this run.
         unseen = entry.code != Code.CHECK_FAILED.value and any(
@@ -106,7 +136,7 @@ def recall(findings: Sequence[Finding], previous: State, now: str, *, unread_reg
             code, severity = Code(entry.code), Severity(entry.severity)
             resolved.append(Resolved(entry.id, code, entry.subject, severity, entry.first_seen, entry.last_seen))
     resolved.sort(key=lambda r: (-r.severity.rank, r.subject, r.code.value))
-    return Recall(marked, resolved, State(seen, previous.last_digest))
+    return Recall(marked, resolved, State(seen, previous.last_digest, previous.created))
 
 
 def notified(state: State, ids: Iterable[str], now: str, *, digest: bool) -> State:
@@ -115,7 +145,7 @@ def notified(state: State, ids: Iterable[str], now: str, *, digest: bool) -> Sta
     for finding_id in ids:
         if finding_id in entries:
             entries[finding_id] = replace(entries[finding_id], last_notified=now)
-    return State(entries, now if digest else state.last_digest)
+    return State(entries, now if digest else state.last_digest, state.created)
 
 
 def merge(ours: State, theirs: State, started: str) -> State:
@@ -138,7 +168,11 @@ def merge(ours: State, theirs: State, started: str) -> State:
             last_seen=max(mine.last_seen, other.last_seen),
             last_notified=max(mine.last_notified, other.last_notified),
         )
-    return State(entries, max(ours.last_digest, theirs.last_digest))
+    created = dict(theirs.created)
+    for name, record in ours.created.items():
+        if name not in created or record.touched >= created[name].touched:
+            created[name] = record
+    return State(entries, max(ours.last_digest, theirs.last_digest), created)
 
 
 def digest_due(state: State, now: str, days: int) -> bool:
@@ -191,6 +225,23 @@ def _parse_entry(raw: Any, where: str) -> Entry:
         last_seen=_time(raw["last_seen"], f"{where}.last_seen"),
         last_notified=_time(raw.get("last_notified", ""), f"{where}.last_notified", optional=True),
     )
+
+
+def _parse_created(raw: Any) -> dict[str, Created]:
+    if not isinstance(raw, list):
+        raise ValueError("`created_records` is not a list")
+    created: dict[str, Created] = {}
+    for index, item in enumerate(raw):
+        where = f"created_records[{index}]"
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("name", "value")):
+            raise ValueError(f"{where}: an object with a `name` and a `value` is expected")
+        created[item["name"]] = Created(
+            item["name"],
+            item["value"],
+            _time(item.get("created"), f"{where}.created"),
+            _time(item.get("stepped", ""), f"{where}.stepped", optional=True),
+        )
+    return created
 
 
 def _is_pair(value: Any) -> bool:

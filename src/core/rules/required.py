@@ -29,6 +29,24 @@ def mail_from_mx_value(region: str) -> str:
     return f"10 feedback-smtp.{region}.amazonses.com"
 
 
+def receiving_mx_value(region: str) -> str:
+    return f"10 inbound-smtp.{region}.amazonaws.com"
+
+
+def receiving_domain(identity: Identity, address: str, region: str) -> str:
+    """The identity's domain when it is the one SES receives the reports address's mail for, else ""."""
+    domain = address.rpartition("@")[2].lower()
+    return domain if address and identity.is_domain and identity.region == region and identity.domain == domain else ""
+
+
+def receiving_records(identity: Identity, address: str, region: str) -> list[Required]:
+    """SES receipt rules need the domain's MX to point at the region's inbound endpoint; only for the identity of
+    that domain in the region the rule lives in."""
+    if not receiving_domain(identity, address, region):
+        return []
+    return [Required(Record(identity.domain, "MX", (receiving_mx_value(region),)), Code.REPORTS_MX_MISSING)]
+
+
 def new_mail_from_domain(identity: Identity, subdomain: str) -> str:
     """The custom MAIL FROM domain ses-guard gives an identity that has none (CONFIGURE_MAIL_FROM)."""
     return f"{subdomain}.{identity.domain}"

@@ -7,17 +7,19 @@ from core.kernel.names import ancestors, is_subdomain, normalise
 from core.rules.dmarcrecord import looks_like_dmarc
 from core.rules.records import types_at, values_at
 from core.rules.spf import looks_like_spf
+from core.rules.zones import unseen
 
 
 def blocker(view: ZoneView, record: Record) -> str:
     """Why `record` must not be created in the view's zone, or "" when creating it is safe.
 
-    Safe means: the zone exists (the view's zone is already the most specific public zone for the name), the name
-    is not delegated away, and nothing at the name would clash - no CNAME beside other data, no second SPF or
-    DMARC record, no MX next to someone else's MX.
+    Safe means: the zone exists and was read (the view's zone is already the most specific public zone for the
+    name), receivers see it (live DNS delegates it to its Route 53 name servers), the name is not delegated away,
+    and nothing at the name would clash - no CNAME beside other data, no second SPF or DMARC record, no MX next to
+    someone else's MX.
     """
     name = normalise(record.name)
-    return _placement(view, name) or _clash(view, name, record)
+    return placement(view, name) or _clash(view, name, record)
 
 
 def normalise_mx(value: str) -> str:
@@ -27,12 +29,20 @@ def normalise_mx(value: str) -> str:
     return f"{number} {normalise(exchange)}"
 
 
-def _placement(view: ZoneView, name: str) -> str:
+def placement(view: ZoneView, name: str) -> str:
+    """Why nothing may be written at `name` in the view's zone whatever the name holds; "" when something may."""
     zone = view.zone
+    if view.unread:
+        # An unread zone is not a missing one: saying so would send people to create a zone that exists.
+        where = f"the Route 53 zone {zone.name} ({zone.id})" if zone else "Route 53"
+        return f"{where} could not be read ({view.unread})"
     if zone is None:
         return f"no public Route 53 hosted zone of this account contains {name}"
     if not is_subdomain(name, zone.name):
         return f"{name} lies outside the hosted zone {zone.name}"
+    hidden = unseen(view)
+    if hidden:
+        return f"receivers may not see the Route 53 zone {zone.name}: {hidden}"
     for parent in ancestors(name):
         if parent == zone.name or not is_subdomain(parent, zone.name):
             break

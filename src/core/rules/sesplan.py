@@ -17,6 +17,7 @@ from core.kernel.models import Change, Code, Finding, Identity, IdentityKey, Mai
 from core.kernel.settings import Settings
 from core.rules.plan import Wanted
 from core.rules.required import mail_from_records, new_mail_from_domain
+from core.rules.safety import placement as zone_blocker
 
 DKIM_2048 = "RSA_2048_BIT"
 
@@ -138,8 +139,14 @@ def _target(finding: Finding, context: _Context) -> Identity | None:
 def _mail_from_blocker(identity: Identity, finding: Finding, name: str, context: _Context) -> Finding | None:
     """The finding as it stays when the name cannot be given (unchanged, or saying why); None when it may be."""
     view = context.placement.view(identity.key)
-    if identity.verification_status != "SUCCESS" or view is None or view.zone is None:
+    if identity.verification_status != "SUCCESS" or view is None or (view.zone is None and not view.unread):
         return finding  # SES refuses unverified identities; without our zone the MX and SPF could not follow
+    reason = zone_blocker(view, name)
+    if reason:
+        # An SES MAIL FROM domain whose MX receivers cannot find makes SES fall back, or reject the identity's mail.
+        return replace(
+            finding, message=f"{finding.message} ses-guard did not set {name} as its MAIL FROM domain: {reason}."
+        )
     if name in context.shared:
         return replace(
             finding,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from core.kernel.models import RecordSet, Zone
+from core.kernel.models import RecordSet, Zone, ZoneView
 from core.kernel.names import is_subdomain, normalise
 
 
@@ -22,3 +22,37 @@ def apex_name_servers(zone: Zone, records: Mapping[tuple[str, str], RecordSet]) 
     """The zone's name servers from its apex NS record set, normalised; empty if it was not read."""
     record = records.get((normalise(zone.name), "NS"))
     return tuple(normalise(value) for value in record.values) if record else ()
+
+
+def not_delegated(view: ZoneView) -> str:
+    """Why receivers look elsewhere than the view's Route 53 zone: "" when live DNS delegates it to the zone's name
+    servers, and also when that is not known (the NS were not looked up or the lookup failed: see `unseen`)."""
+    zone, answer = view.zone, view.live_ns
+    expected = _expected(view)
+    if zone is None or answer is None or answer.failed or not expected:
+        return ""
+    live = sorted(answer.values)
+    if live == expected:
+        return ""
+    seen = ", ".join(live) if live else "no name servers"
+    return f"live DNS delegates {zone.name} to {seen}, not to its Route 53 name servers {', '.join(expected)}"
+
+
+def unseen(view: ZoneView) -> str:
+    """Why receivers may not see what the view's Route 53 zone holds: it is not delegated to Route 53, or that could
+    not be confirmed. "" only when live DNS was seen to delegate the zone to exactly its Route 53 name servers: the
+    one condition under which a record written there is a record receivers find."""
+    zone, answer = view.zone, view.live_ns
+    if zone is None:
+        return ""
+    if answer is None:
+        return f"the live NS of {zone.name} were not looked up"
+    if answer.failed:
+        return f"the live NS of {zone.name} could not be read ({answer.error or 'the query failed'})"
+    if not _expected(view):
+        return f"Route 53's name servers for {zone.name} are unknown"
+    return not_delegated(view)
+
+
+def _expected(view: ZoneView) -> list[str]:
+    return sorted({normalise(ns) for ns in view.name_servers})

@@ -7,19 +7,25 @@ import threading
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.checks.account import check_account
 from core.checks.dmarcorg import by_organisation
 from core.checks.evaluate import check_failed, evaluate_domain
 from core.checks.identity import check_address, signing_domains
 from core.kernel.errors import AwsError
-from core.kernel.models import AccountState, Answer, Code, Finding, Identity, Placement, RunError, Zone, ZoneView
+from core.kernel.models import AccountState, Answer, Finding, Identity, Placement, RunError, Zone, ZoneView
 from core.kernel.names import ancestors, identity_pattern, is_glob, within_zone
 from core.kernel.settings import Settings
 from core.rules.dmarcrecord import organisational_domain
 from core.rules.replicas import link_replicas, replica_candidates, settle_origins
-from core.rules.required import dmarc_name, new_mail_from_domain, required_records
+from core.rules.required import (
+    dmarc_name,
+    new_mail_from_domain,
+    receiving_domain,
+    receiving_records,
+    required_records,
+)
 from core.rules.zones import apex_name_servers, pick_zone
 from core.run.deadline import TIME_BUDGET, Budgeted, Deadline
 from core.run.observe import observe_domain
@@ -181,6 +187,7 @@ def _excluded(name: str, patterns: Sequence[str]) -> bool:
 
 def _needed_names(identity: Identity, settings: Settings) -> set[str]:
     names = {r.record.name for r in required_records(identity, settings.dmarc_policy, settings.dmarc_rua)}
+    names |= {r.record.name for r in receiving_records(identity, settings.reports_address, settings.receiving_region)}
     if settings.configure_mail_from and not (identity.mail_from and identity.mail_from.domain):
         names.add(new_mail_from_domain(identity, settings.mail_from_subdomain))
     names.add(dmarc_name(identity.domain))
@@ -209,6 +216,8 @@ def _read_views(result: AuditResult, domains: list[Identity], settings: Settings
             records = source.record_sets(zone, names)
         except AwsError as err:
             result.errors.append(RunError("zone", zone.name, str(err)))
+            # Kept, with why: its identities' findings must say the zone could not be read, not that there is none.
+            placement.views[zone] = ZoneView(zone=zone, unread=str(err))
             continue
         placement.views[zone] = ZoneView(zone=zone, name_servers=apex_name_servers(zone, records), records=records)
     return ""
@@ -224,11 +233,17 @@ def _check_domains(
     route53_error: str,
     progress: Progress,
 ) -> list[Finding]:
-    dmarc = {"dmarc_policy": settings.dmarc_policy, "dmarc_rua": settings.dmarc_rua}
+    dmarc = {
+        "dmarc_policy": settings.dmarc_policy,
+        "dmarc_rua": settings.dmarc_rua,
+        "reports_address": settings.reports_address,
+        "receiving_region": settings.receiving_region,
+    }
     counted = _Counted(dns)
     dns = Budgeted(counted, deadline)
     lock = threading.Lock()
     done = 0
+    live_ns: dict[Zone, Answer] = {}
 
     def check(identity: Identity) -> list[Finding]:
         nonlocal done
@@ -241,19 +256,29 @@ def _check_domains(
     def judge(identity: Identity) -> list[Finding]:
         if deadline.expired():
             return [check_failed(identity, f"Not checked: {TIME_BUDGET} before this identity.")]
-        view = result.placement.view(identity.key)
-        if view is None:
-            reason = route53_error or "its Route 53 zone could not be read"
-            findings = evaluate_domain(identity, observe_domain(identity, dns, None), ZoneView(zone=None), **dmarc)
-            # Without Route 53 nothing is fixable and "no zone" would be a guess: say what failed instead.
-            return [
-                *(f for f in findings if f.code is not Code.ZONE_NOT_FOUND),
-                check_failed(identity, f"Route 53 could not be read ({reason}); nothing can be fixed this run."),
-            ]
-        return evaluate_domain(identity, observe_domain(identity, dns, view.zone), view, **dmarc)
+        # Without the zone list nothing is fixable and "no zone" would be a guess: the view says what failed instead.
+        view = result.placement.view(identity.key) or ZoneView(zone=None, unread=route53_error or "not read")
+        receiving = receiving_domain(identity, settings.reports_address, settings.receiving_region)
+        observed = observe_domain(identity, dns, receiving=receiving)
+        if view.zone is not None and not view.unread:
+            view = replace(view, live_ns=delegation(view.zone))
+        return evaluate_domain(identity, observed, view, **dmarc)
+
+    def delegation(zone: Zone) -> Answer:
+        """The zone's live NS, memoised by the DNS client; the zone keeps a failed answer if any identity got one
+        (the time budget ran out for it, say), so remediation never writes on a better answer than a check saw."""
+        answer = dns.lookup(zone.name, "NS")
+        with lock:
+            if zone not in live_ns or answer.failed:
+                live_ns[zone] = answer
+        return answer
 
     with ThreadPoolExecutor(max_workers=settings.dns_concurrency) as pool:
-        return [f for findings in pool.map(check, domains) for f in findings]
+        checked = [f for findings in pool.map(check, domains) for f in findings]
+    # Remediation writes only into zones whose delegation was seen; a zone no check reached keeps none.
+    for zone, answer in live_ns.items():
+        result.placement.views[zone] = replace(result.placement.views[zone], live_ns=answer)
+    return checked
 
 
 class _Counted:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.checks import dmarc
-from core.kernel.models import Answer, DkimObservation, DomainObservation, Identity, Zone
+from core.kernel.models import Answer, DkimObservation, DomainObservation, Identity
 from core.kernel.names import normalise
 from core.rules.required import dkim_name, dkim_target
 from core.rules.spf import spf_records
@@ -11,8 +11,9 @@ from core.rules.spftree import evaluate_spf
 from core.run.ports import Lookup
 
 
-def observe_domain(identity: Identity, dns: Lookup, zone: Zone | None) -> DomainObservation:
-    """Query what the checks of `identity` read, in the order a receiver would: DKIM, MAIL FROM, DMARC walk."""
+def observe_domain(identity: Identity, dns: Lookup, *, receiving: str = "") -> DomainObservation:
+    """Query what the checks of `identity` read, in the order a receiver would: DKIM, MAIL FROM, DMARC walk; and
+    the MX of `receiving`, the domain SES receives the reports address's mail for, when it is this one."""
     domain = identity.domain
     mail_from = identity.mail_from.domain if identity.mail_from else ""
     dmarc_answers = _dmarc_walk(domain, dns)
@@ -27,7 +28,7 @@ def observe_domain(identity: Identity, dns: Lookup, zone: Zone | None) -> Domain
         mail_from_spf=_spf_tree(mail_from, mail_from_txt, dns) if mail_from_txt else (),
         dmarc=dmarc_answers,
         report_auth=_report_auth(dmarc_answers, dns),
-        zone_ns=dns.lookup(zone.name, "NS") if zone else None,
+        receiving_mx=dns.lookup(receiving, "MX") if receiving else None,
     )
 
 

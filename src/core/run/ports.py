@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from core.kernel.models import (
@@ -86,6 +86,51 @@ class StateStore(Protocol):
         ...
 
 
+class RuaInbox(Protocol):
+    """Where DMARC aggregate reports arrive as objects (mail stored by SES, or files dropped there)."""
+
+    @property
+    def target(self) -> str: ...
+
+    def read(self, key: str) -> bytes:
+        """The object's bytes; raises ReportRejected, without reading it whole, when it is larger than the inbox
+        accepts."""
+        ...
+
+    def reject(self, key: str, reason: str) -> str:
+        """Keeps a copy of the object, and why it was refused, apart from the inbox (the original stays); returns
+        where the copy is."""
+        ...
+
+
+class RuaStore(Protocol):
+    """The per-domain, per-day aggregates of DMARC aggregate reports."""
+
+    @property
+    def target(self) -> str: ...
+
+    def day(self, domain: str, day: date) -> StateStore:
+        """The one text object holding `domain`'s aggregate for `day`, written only over the version read."""
+        ...
+
+
+class AggregateReader(Protocol):
+    """The per-domain, per-day aggregates as the audit reads them, a bounded number of calls per domain."""
+
+    @property
+    def target(self) -> str: ...
+
+    def domains(self) -> set[str] | None:
+        """Every domain that has aggregates; None when there are too many to list (each audited domain is then
+        looked up on its own); raises SesGuardError when they cannot be listed."""
+        ...
+
+    def window(self, domain: str, start: date, end: date, max_days: int) -> list[str]:
+        """The texts of `domain`'s aggregates for the days from `start` to `end`, at most `max_days` of them (the
+        latest); raises SesGuardError when they cannot be read."""
+        ...
+
+
 class SuppressionFile(Protocol):
     """The SUPPRESSIONS file, read once per run, and the account the run is in (asked only for a rule naming one)."""
 
@@ -144,7 +189,14 @@ class Wiring(Protocol):
 
     def dns(self) -> Lookup: ...
 
-    def all_regions(self) -> list[str]: ...
+    def all_regions(self) -> list[str]:
+        """The regions SES is offered in, whether or not the account has enabled them."""
+        ...
+
+    def region_opt_in(self) -> Mapping[str, str]:
+        """The opt-in status (ENABLED_BY_DEFAULT, ENABLED, ENABLING, DISABLING, DISABLED) of every region of the
+        account's partition, by name; raises AwsError when it cannot be read."""
+        ...
 
     def reports(self) -> ReportStore | None:
         """The report store, or None when none is configured."""
@@ -164,4 +216,8 @@ class Wiring(Protocol):
 
     def suppressions(self) -> SuppressionFile | None:
         """The SUPPRESSIONS file, or None when none is configured."""
+        ...
+
+    def aggregates(self) -> AggregateReader | None:
+        """The DMARC aggregates in the report store, or None when there is no report store."""
         ...

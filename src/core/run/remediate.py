@@ -7,9 +7,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from core.kernel.errors import AwsError
-from core.kernel.models import Change, Code, Finding, IdentityKey, Placement, Record, Zone, ZoneView
+from core.kernel.models import (
+    Change,
+    Code,
+    Finding,
+    IdentityKey,
+    Placement,
+    Record,
+    SkippedZone,
+    Zone,
+    ZoneView,
+)
 from core.kernel.names import within_zone
 from core.rules.plan import Skipped, Wanted, batches, plan_zone, wanted_records
+from core.rules.safety import placement as zone_blocker
 from core.run.ports import Zones
 
 # Route 53 answers InvalidChangeBatch when a CREATE meets a record set that appeared since the zone was read.
@@ -28,6 +39,15 @@ class Remediation:
         """A finding is fixed when every record it lists is one that this run wrote, or found already written."""
         done = Counter(f for w in self.done for f in w.findings)
         return [replace(f, fixed=True) if f.required() and done[f] == len(f.required()) else f for f in findings]
+
+
+def skipped_zones(placement: Placement) -> list[SkippedZone]:
+    """The zones of this run that get no change whatever their findings ask, each with the reason, for the plan."""
+    return [
+        SkippedZone(zone.id, zone.name, reason)
+        for zone, view in sorted(placement.views.items(), key=lambda item: item[0].name)
+        if (reason := zone_blocker(view, zone.name))
+    ]
 
 
 def remediate(
@@ -49,24 +69,32 @@ def remediate(
         if zone is not None and zone in placement.views:
             zones[zone].append(item)
     for zone, wanted in zones.items():
-        if dry_run:
-            changes, skipped = plan_zone(zone, placement.views[zone], wanted, ttl)
+        view = placement.views[zone]
+        reason = zone_blocker(view, zone.name)
+        if reason:
+            # Never reached through fixable findings (they are not fixable there); this keeps any other way out too.
+            result.failures += _failed(wanted, f"Not written to {zone.name}: {reason}.")
+        elif dry_run:
+            changes, skipped = plan_zone(zone, view, wanted, ttl)
             result.changes += changes
             result.failures += _skipped(skipped)
         elif out_of_time():
             result.failures += _failed(wanted, f"Not written to {zone.name}: the run's time budget ran out.")
         else:
-            _apply_zone(zone, wanted, writer, ttl, result)
+            _apply_zone(zone, view, wanted, writer, result, ttl=ttl)
     return result
 
 
-def _apply_zone(zone: Zone, wanted: list[Wanted], writer: Zones, ttl: int, result: Remediation) -> None:
+def _apply_zone(
+    zone: Zone, audited: ZoneView, wanted: list[Wanted], writer: Zones, result: Remediation, *, ttl: int
+) -> None:
+    """`audited`: the zone as the audit saw it; its records are read again here, its delegation stands."""
     names = {item.record.name for item in wanted}
     start = len(result.changes)
     for attempt in (1, 2):
         try:
             # Read immediately before writing: an UPSERT carries every value the set holds at this moment.
-            view = ZoneView(zone=zone, records=writer.record_sets(zone, within_zone(names, zone.name)))
+            view = replace(audited, records=writer.record_sets(zone, within_zone(names, zone.name)))
             changes, skipped = plan_zone(zone, view, wanted, ttl)
             for batch in batches(changes):
                 skipped += _write(zone, batch, writer, wanted, result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.checks.evaluate import merge
 from core.kernel.errors import SesGuardError
 from core.kernel.events import RunRequest
@@ -13,9 +15,11 @@ from core.run.deadline import TIME_BUDGET, Deadline
 from core.run.export import export_findings
 from core.run.memory import read, scope_key, write
 from core.run.ports import Notifier, Progress, ReportStore, Wiring
-from core.run.remediate import Remediation, remediate
+from core.run.regions import select_regions
+from core.run.remediate import Remediation, remediate, skipped_zones
 from core.run.sesfix import SesFixes, fix_ses
 from core.run.suppressions import apply_suppressions
+from core.run.traffic import TrafficRun, assess_traffic, remember_created
 
 
 def execute(
@@ -35,7 +39,9 @@ def execute(
     regions = request.regions or settings.regions
     # Read first, so a run that overlaps this one and writes meanwhile is merged, not overwritten.
     memory = read(wiring.state(scope_key(regions, request.identities)), started, errors)
-    result = audit(regions, settings, wiring, deadline, request.identities, progress=progress)
+    chosen = select_regions(regions, wiring)
+    errors += chosen.errors
+    result = audit(chosen.audit, settings, wiring, deadline, request.identities, progress=progress)
     result.errors[:0] = errors
     skipped = f"{TIME_BUDGET} during the audit" if deadline.expired() else ""
     if result.unmatched:
@@ -56,12 +62,20 @@ def execute(
             extra=ses.wanted,
             out_of_time=deadline.expired,
         )
+    # After remediation: the DMARC records it just created are remembered as ses-guard's own.
+    traffic = assess_traffic(
+        result.identities,
+        ses.findings,
+        result.placement,
+        TrafficRun(settings, wiring, deadline, wiring.now(), dry_run=dry_run or bool(skipped)),
+        remember_created(memory.previous.created, [*ses.changes, *fixes.changes], _time(wiring)),
+    )
     now = _time(wiring)
-    merged = merge([*fixes.mark_fixed(ses.findings), *fixes.failures])
+    merged = merge([*fixes.mark_fixed(ses.findings), *fixes.failures, *traffic.findings])
     # Suppressed findings stay in the report and the state; they only stop counting as news.
     merged, expired = apply_suppressions(merged, wiring.suppressions(), wiring.now().date(), result.errors)
     # A region that could not be read hides its findings; they are not resolved by it.
-    unread = {e.subject for e in result.errors if e.scope == "region"}
+    unread = {e.subject for e in result.errors if e.scope == "region"} | chosen.unseen
     recalled = memory.recall(merged, now, unread_regions=unread)
     findings = recalled.findings
     summary = RunSummary(
@@ -71,12 +85,15 @@ def execute(
         identities_audited=len(result.identities),
         identities=[i.key for i in result.identities],
         findings=sorted(findings, key=lambda f: (-f.severity.rank, f.topic, f.code.value, f.region)),
-        changes=[*ses.changes, *fixes.changes],
+        changes=[*ses.changes, *fixes.changes, *traffic.changes],
         errors=result.errors,
         resolved=recalled.resolved,
         expired_suppressions=expired,
         # A digest of nothing is noise: due, but only sent while something is open.
         digest=digest_due(memory.previous, now, settings.digest_days) and any(not f.suppressed for f in findings),
+        regions_skipped=chosen.skipped,
+        traffic=traffic.traffic,
+        zones_skipped=skipped_zones(result.placement),
     )
     store = wiring.reports()
     if store is not None:
@@ -85,7 +102,8 @@ def execute(
     # New findings count as told unless the notification failed: then the next run still calls them new. The state
     # is kept in dry runs too: a dry run only means no DNS or SES writes.
     told = [] if failed else [f.id for f in summary.new]
-    write(memory, recalled.state, told, now, digest=sent and summary.digest, errors=summary.errors)
+    state = replace(recalled.state, created=traffic.created)
+    write(memory, state, told, now, digest=sent and summary.digest, errors=summary.errors)
     export_findings(wiring, settings, summary, memory.previous, now)
     return summary
 

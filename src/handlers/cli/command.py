@@ -24,6 +24,7 @@ from core.kernel.settings import Settings
 from core.report.formats import FORMATS, render
 from core.run.deadline import Deadline
 from core.run.service import execute
+from handlers.cli import reports
 from handlers.cli.aws import check_credentials, home_region, open_session
 from handlers.cli.progress import progress_for
 
@@ -50,6 +51,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             args = _parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage error, the help or the version
         return exit_.code if isinstance(exit_.code, int) else USAGE
+    if args.command == "reports":
+        return reports.run(args, out, err)
     try:
         plan = _prepare(args, os.environ)
     except SesGuardError as error:
@@ -102,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         dest="regions",
         metavar="REGION",
-        help="region to audit (repeat; `all` for every SES region; default: AUDIT_REGIONS, else the profile's)",
+        help="region to audit (repeat; `all`: every SES region the account has enabled; default: AUDIT_REGIONS, "
+        "else the profile's)",
     )
     run.add_argument(
         "--identity",
@@ -133,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SEVERITY",
         help="exit with status 3 while an unfixed finding at or above LOW, MEDIUM or HIGH remains",
     )
+    reports.add_parser(commands)
     return parser
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from core.kernel.models import Code, Finding, RecordSet, Zone, ZoneView
+from tests.unit.views import delegated
 
 ZONE = Zone("/hostedzone/Z1", "example.com", private=False)
 
 
 def view(*records: RecordSet, zone: Zone | None = ZONE) -> ZoneView:
-    return ZoneView(zone=zone, records={(r.name, r.type): r for r in records})
+    """A zone receivers see, holding `records`; no zone at all with `zone=None`."""
+    held = {(r.name, r.type): r for r in records}
+    return ZoneView(zone=None, records=held) if zone is None else delegated(zone, held)
 
 
 def codes(findings: list[Finding]) -> list[Code]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.checks.dmarcorg import by_organisation
 from core.kernel.models import Code, Finding, IdentityKey, Record, RecordSet, Zone, ZoneView
+from tests.unit.views import delegated
 
 ZONE = Zone("Z1", "example.com", private=False)
 EU, US = "eu-west-1", "us-east-1"
@@ -19,7 +20,7 @@ def missing(domain: str, region: str = EU) -> Finding:
 
 def organise(findings: list[Finding], *, at_organisation: bool, view: ZoneView | None = None) -> list[Finding]:
     return by_organisation(
-        findings, policy="none", rua="", at_organisation=at_organisation, view_of=lambda _: view or ZoneView(ZONE)
+        findings, policy="none", rua="", at_organisation=at_organisation, view_of=lambda _: view or delegated(ZONE)
     )
 
 
@@ -55,7 +56,7 @@ def test_given_records_at_the_organisation_requested_then_one_finding_asks_for_o
 def test_given_the_organisation_already_holding_a_dmarc_record_in_route53_then_the_one_record_is_not_fixable():
     held = {("_dmarc.example.com", "TXT"): RecordSet("_dmarc.example.com", "TXT", 300, ('"v=DMARC1; p=reject; p=x"',))}
 
-    [one] = organise([missing("a.example.com")], at_organisation=True, view=ZoneView(ZONE, records=held))
+    [one] = organise([missing("a.example.com")], at_organisation=True, view=delegated(ZONE, held))
 
     assert not one.fixable
     assert "already holds a DMARC record" in one.message

@@ -41,12 +41,21 @@ def test_given_a_manual_event_when_parsed_then_names_are_normalised_and_deduplic
     [
         ([], "must be a JSON object"),
         ({"dryrun": True}, "unknown keys in event: dryrun"),
-        ({"dry_run": "yes"}, "dry_run must be true or false"),
+        ({"dry_run": "yes"}, 'dry_run must be true or false, got "yes"'),
+        ({"dry_run": None}, "dry_run must be true or false, got null"),
+        ({"dry_run": 0}, "dry_run must be true or false, got 0"),
+        ({"regions": None}, "regions must be a non-empty list of non-empty strings, got null"),
+        ({"regions": [None]}, "regions must be a non-empty list"),
+        ({"identities": None}, "identities must be a non-empty list of non-empty strings, got null"),
+        ({"identities": {"example.com": True}}, "identities must be a non-empty list"),
+        ({"identities": [" "]}, "identities must be a non-empty list"),
         ({"regions": "eu-west-1"}, "regions must be a non-empty list"),
         ({"regions": []}, "regions must be a non-empty list"),
         ({"regions": ["mars-north-1x"]}, "not an AWS region"),
         ({"identities": ["example.com", 7]}, "identities must be a non-empty list"),
         ({**SCHEDULED, "dry_run": True}, "unknown keys in scheduled event: dry_run"),
+        ({**SCHEDULED, "source": None}, "scheduled event: source must be a string, got null"),
+        ({**SCHEDULED, "detail": None}, "scheduled event: detail must be a JSON object, got null"),
     ],
 )
 def test_given_a_bad_event_when_parsed_then_it_is_rejected_with_the_reason(event, words):
@@ -60,3 +69,25 @@ def test_given_the_shipped_event_files_when_parsed_then_each_is_valid():
     assert files
     for path in files:
         parse_event(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("event", [{"dry_run": True}, {}, {"regions": ["eu-west-1"]}, SCHEDULED, None])
+def test_given_a_deployment_that_only_plans_when_an_event_keeps_or_narrows_it_then_it_is_accepted(event):
+    request = parse_event(event, writes_allowed=False)
+
+    assert request.dry_run in (None, True)
+
+
+def test_given_a_deployment_that_only_plans_when_an_event_asks_to_write_then_it_is_refused_saying_how_to_allow_it():
+    with pytest.raises(EventError) as refused:
+        parse_event({"dry_run": False, "regions": ["eu-west-1"]}, writes_allowed=False)
+
+    message = str(refused.value)
+    assert "DRY_RUN=true" in message
+    assert "DryRun=false" in message
+    assert "sam deploy --parameter-overrides DryRun=false" in message
+
+
+def test_given_a_deployment_that_writes_when_an_event_asks_for_a_dry_run_then_the_run_is_narrowed_to_a_plan():
+    assert parse_event({"dry_run": True}, writes_allowed=True) == RunRequest(dry_run=True)
+    assert parse_event({"dry_run": False}, writes_allowed=True) == RunRequest(dry_run=False)

@@ -262,7 +262,7 @@ def test_given_any_run_then_the_chatbot_body_follows_the_custom_notification_sch
     assert re.fullmatch(r"[a-zA-Z0-9-]+", metadata["eventType"])  # the pattern custom actions match on
     assert all(isinstance(v, str) for v in metadata["relatedResources"])
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in metadata["additionalContext"].items())
-    assert 'invoke with `{"dry_run": false}`' in " ".join(content["nextSteps"])
+    assert "redeploy with `DryRun=false`, or run `ses-guard audit --apply`" in " ".join(content["nextSteps"])
 
 
 def test_given_any_run_then_each_protocol_gets_its_own_body_and_the_default_is_the_run_summary_json() -> None:

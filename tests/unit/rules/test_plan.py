@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from core.kernel.models import Change, Code, Finding, IdentityKey, Record, RecordSet, Zone, ZoneView
+import pytest
+
+from core.kernel.models import Change, Code, Finding, IdentityKey, Record, RecordSet, Zone
 from core.rules.plan import MAX_CHARACTERS, MAX_RECORDS, Wanted, batches, plan_zone
+from tests.unit.views import delegated, elsewhere, ns_unread, unread
 
 ZONE = Zone("Z1", "example.com", private=False)
 
@@ -21,7 +24,7 @@ def test_given_a_name_delegated_by_ns_on_a_parent_when_planned_then_nothing_is_w
     held = {("sub.example.com", "NS"): RecordSet("sub.example.com", "NS", 300, ("ns1.elsewhere.example",))}
 
     changes, skipped = plan_zone(
-        ZONE, ZoneView(ZONE, records=held), [wanted("_dmarc.a.sub.example.com", "TXT", "v=DMARC1; p=none")], 1800
+        ZONE, delegated(ZONE, held), [wanted("_dmarc.a.sub.example.com", "TXT", "v=DMARC1; p=none")], 1800
     )
 
     assert changes == []
@@ -34,7 +37,7 @@ def test_given_one_mail_from_name_wanted_by_two_regions_when_planned_then_neithe
         wanted("bounce.example.com", "MX", "10 feedback-smtp.us-east-1.amazonses.com", Code.MAIL_FROM_MX_MISSING),
     ]
 
-    changes, skipped = plan_zone(ZONE, ZoneView(ZONE, records={}), items, 1800)
+    changes, skipped = plan_zone(ZONE, delegated(ZONE), items, 1800)
 
     assert changes == []
     assert len(skipped) == 2
@@ -47,7 +50,7 @@ def test_given_two_identities_wanting_the_same_record_when_planned_then_it_is_cr
         wanted("_dmarc.example.com", "TXT", "v=DMARC1; p=none", identity="ops@example.com"),
     ]
 
-    changes, _ = plan_zone(ZONE, ZoneView(ZONE, records={}), items, 1800)
+    changes, _ = plan_zone(ZONE, delegated(ZONE), items, 1800)
 
     assert [(c.action, c.name, c.values) for c in changes] == [
         ("CREATE", "_dmarc.example.com", ('"v=DMARC1; p=none"',))
@@ -73,3 +76,19 @@ def test_given_many_changes_when_batched_then_no_batch_passes_route53_limits_and
         weight = [2 if c.action == "UPSERT" else 1 for c in batch]
         assert sum(len(c.values) * w for c, w in zip(batch, weight, strict=True)) <= MAX_RECORDS
         assert sum(len(v) * w for c, w in zip(batch, weight, strict=True) for v in c.values) <= MAX_CHARACTERS
+
+
+@pytest.mark.parametrize("view", [elsewhere(ZONE), ns_unread(ZONE), unread(ZONE)], ids=["elsewhere", "ns", "unread"])
+def test_given_a_zone_receivers_may_not_see_when_planned_then_nothing_is_written_and_each_record_says_why(view):
+    items = [
+        wanted("_dmarc.a.example.com", "TXT", "v=DMARC1; p=none"),
+        wanted("b._domainkey.a.example.com", "CNAME", "b.dkim.amazonses.com"),
+    ]
+
+    changes, skipped = plan_zone(ZONE, view, items, 1800)
+
+    assert changes == []
+    assert [s.wanted for s in skipped] == items
+    assert all(
+        "example.com" in s.why and ("receivers may not see" in s.why or "could not be read" in s.why) for s in skipped
+    )

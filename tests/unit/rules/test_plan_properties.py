@@ -16,13 +16,13 @@ from core.kernel.models import (
     MailFromState,
     RecordSet,
     Zone,
-    ZoneView,
 )
 from core.rules.dmarcrecord import looks_like_dmarc
 from core.rules.plan import Wanted, plan_zone
 from core.rules.records import route53_txt, route53_txt_value
 from core.rules.required import required_records
 from core.rules.spf import looks_like_spf
+from tests.unit.views import delegated
 
 ZONE = Zone("Z1", "example.com", private=False)
 TOKENS = ("tok0aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "tok1bbbbbbbbbbbbbbbbbbbbbbbbbbbb", "tok2cccccccccccccccccccccccccccc")
@@ -116,7 +116,7 @@ def count(values: tuple[str, ...], test) -> int:
 @settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(held=zones())
 def test_given_any_zone_when_the_plan_is_applied_then_nothing_is_lost_or_doubled_and_replanning_is_empty(held):
-    changes, _ = plan_zone(ZONE, ZoneView(ZONE, records=held), wanted(), ttl=1800)
+    changes, _ = plan_zone(ZONE, delegated(ZONE, held), wanted(), ttl=1800)
     after = apply_like_route53(held, changes)
 
     for key, before in held.items():
@@ -135,12 +135,12 @@ def test_given_any_zone_when_the_plan_is_applied_then_nothing_is_lost_or_doubled
             had, has = count(old.values if old else (), test), count(new.values if new else (), test)
             # A record of a kind is only ever added where there was none of that kind.
             assert has == had or (had == 0 and has == 1), f"{kind} records at {name}: {had} -> {has}"
-    replanned, _ = plan_zone(ZONE, ZoneView(ZONE, records=after), wanted(), ttl=1800)
+    replanned, _ = plan_zone(ZONE, delegated(ZONE, after), wanted(), ttl=1800)
     assert replanned == []
 
 
 def test_given_an_empty_zone_when_planned_then_every_record_is_created_once():
-    changes, skipped = plan_zone(ZONE, ZoneView(ZONE, records={}), wanted(), ttl=1800)
+    changes, skipped = plan_zone(ZONE, delegated(ZONE), wanted(), ttl=1800)
 
     assert skipped == []
     assert sorted((c.action, c.name, c.type) for c in changes) == sorted(

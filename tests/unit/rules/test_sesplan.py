@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.kernel.models import (
     Code,
     DkimState,
@@ -13,10 +15,10 @@ from core.kernel.models import (
     Record,
     RecordSet,
     Zone,
-    ZoneView,
 )
 from core.kernel.settings import Settings
 from core.rules.sesplan import SesFacts, SesQuestions, Signing, plan_ses, questions
+from tests.unit.views import delegated, elsewhere, ns_unread, unread
 
 EU, US = "eu-west-1", "us-east-1"
 ZONE = Zone("Z1", "example.com", private=False)
@@ -37,7 +39,7 @@ def weak(who: Identity) -> Finding:
 
 
 def placed(*identities: Identity, records: dict[tuple[str, str], RecordSet] | None = None) -> Placement:
-    return Placement({i.key: ZONE for i in identities}, {ZONE: ZoneView(ZONE, records=records or {})})
+    return Placement({i.key: ZONE for i in identities}, {ZONE: delegated(ZONE, records)})
 
 
 def test_given_a_verified_identity_in_our_zone_with_a_free_name_when_planned_then_ses_and_route53_get_the_fix():
@@ -99,7 +101,7 @@ def test_given_one_domain_in_two_regions_when_planned_then_neither_gets_the_shar
 def test_given_an_unverified_identity_or_one_without_our_zone_when_planned_then_the_finding_stays_as_it_was():
     unverified, elsewhere = identity("new.example.com", status="PENDING"), identity("other.example.org")
     findings = [no_mail_from(unverified), no_mail_from(elsewhere)]
-    placement = Placement({unverified.key: ZONE, elsewhere.key: None}, {ZONE: ZoneView(ZONE)})
+    placement = Placement({unverified.key: ZONE, elsewhere.key: None}, {ZONE: delegated(ZONE)})
 
     plan = plan_ses([unverified, elsewhere], findings, placement, ON, SesFacts())
 
@@ -144,3 +146,27 @@ def test_given_the_fixes_turned_off_when_planned_then_nothing_is_asked_or_planne
 
     assert questions([shop], findings, placed(shop), off) == SesQuestions()
     assert plan_ses([shop], findings, placed(shop), off, SesFacts()).findings == tuple(findings)
+
+
+@pytest.mark.parametrize(
+    ("view", "why"),
+    [
+        (elsewhere(ZONE), "live DNS delegates example.com to ns1.old-provider.example.org"),
+        (ns_unread(ZONE), "the live NS of example.com could not be read (timeout)"),
+        (unread(ZONE), "the Route 53 zone example.com (Z1) could not be read (route53 ListResourceRecordSets"),
+    ],
+    ids=["not-delegated", "ns-unread", "zone-unread"],
+)
+def test_given_a_zone_receivers_may_not_see_when_planned_then_no_mail_from_name_is_picked_and_the_finding_says_why(
+    view, why
+):
+    shop = identity()
+    placement = Placement({shop.key: ZONE}, {ZONE: view})
+
+    asked = questions([shop], [no_mail_from(shop)], placement, ON)
+    plan = plan_ses([shop], [no_mail_from(shop)], placement, ON, SesFacts())
+
+    assert asked.names == ()
+    assert plan.actions == ()
+    assert "ses-guard did not set bounce.shop.example.com as its MAIL FROM domain" in plan.findings[0].message
+    assert why in plan.findings[0].message

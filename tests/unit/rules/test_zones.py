@@ -1,7 +1,10 @@
 """pick_zone: the most specific public Route 53 zone that contains a name."""
 
-from core.kernel.models import Zone
-from core.rules.zones import pick_zone
+from dataclasses import replace
+
+from core.kernel.models import Answer, Zone, ZoneView
+from core.rules.zones import not_delegated, pick_zone, unseen
+from tests.unit.views import ROUTE53_NS, delegated, elsewhere, ns_unread
 
 PARENT = Zone(id="Z1", name="example.com", private=False)
 PRIVATE_SAME = Zone(id="Z2", name="example.com", private=True)
@@ -52,3 +55,46 @@ def test_given_mixed_case_and_trailing_dots_when_picking_then_names_compare_as_d
 def test_given_an_idn_zone_when_picking_a_unicode_name_then_it_matches_the_a_label_zone() -> None:
     idn = Zone(id="Z7", name="xn--bcher-kva.example", private=False)
     assert pick_zone("mail.bücher.example", [idn]) == idn
+
+
+# --- does the world see the zone? ---------------------------------------------------------------------------------
+
+SEEN = Zone("Z1", "example.com", False)
+
+
+def test_given_live_ns_equal_to_route53_s_in_any_case_or_order_when_judged_then_the_zone_is_seen() -> None:
+    upper = tuple(reversed([ns.upper() + "." for ns in ROUTE53_NS]))
+    view = replace(delegated(SEEN), name_servers=upper)
+
+    assert unseen(view) == ""
+    assert not_delegated(view) == ""
+
+
+def test_given_live_ns_of_another_provider_when_judged_then_not_delegated_names_both_sets() -> None:
+    why = not_delegated(elsewhere(SEEN))
+
+    assert "ns1.old-provider.example.org" in why
+    assert ROUTE53_NS[0] in why
+    assert unseen(elsewhere(SEEN)) == why
+
+
+def test_given_only_some_of_route53_s_servers_live_when_judged_then_not_delegated() -> None:
+    view = replace(delegated(SEEN), live_ns=Answer("example.com", "NS", "OK", ROUTE53_NS[:1]))
+
+    assert not_delegated(view)
+
+
+def test_given_no_ns_at_all_live_when_judged_then_not_delegated_says_so() -> None:
+    view = replace(delegated(SEEN), live_ns=Answer("example.com", "NS", "NXDOMAIN"))
+
+    assert "no name servers" in not_delegated(view)
+
+
+def test_given_a_failed_or_missing_ns_lookup_when_judged_then_unknown_is_unseen_but_not_undelegated() -> None:
+    for view in (ns_unread(SEEN), replace(delegated(SEEN), live_ns=None)):
+        assert not_delegated(view) == ""
+        assert unseen(view)
+
+
+def test_given_no_zone_when_judged_then_nothing_to_see() -> None:
+    assert unseen(ZoneView(zone=None)) == not_delegated(ZoneView(zone=None)) == ""
