@@ -34,7 +34,7 @@ def load_settings() -> Settings:
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings()
     # The deployed mode is the ceiling: a stack deployed to plan only refuses an event asking it to write.
-    request = parse_event(event, writes_allowed=not settings.dry_run)
+    request = parse_event(event, writes_allowed=not settings.dry_run, configured_regions=settings.regions)
     logger.set_correlation_id(context.aws_request_id)
     wiring = AwsWiring(settings)
     summary = execute(

@@ -40,7 +40,15 @@ def test_given_report_emails_ingested_from_s3_events_when_the_next_audit_runs_th
             Bucket=MAIL,
             Key=key,
             Body=report_mail(
-                aggregate_xml(f"r-{back}", domain=DOMAIN, begin=day, rows=[Row(SES_IP, 60)]), domain=DOMAIN
+                # Two receivers report: one alone cannot make a domain ready.
+                aggregate_xml(
+                    f"r-{back}",
+                    org=("google.com", "yahoo.com")[back % 2],
+                    domain=DOMAIN,
+                    begin=day,
+                    rows=[Row(SES_IP, 60)],
+                ),
+                domain=DOMAIN,
             ),
         )
         ingest.load_settings.cache_clear()

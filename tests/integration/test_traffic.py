@@ -32,6 +32,7 @@ LIVE = {"dry_run": False}
 # The fields Powertools reads, as Lambda gives them to the ingest function.
 INGEST_CONTEXT: Any = LambdaContext(function_name="ses-guard-ingest")
 WINDOW = 10  # days: short, so that a window of daily reports is quick to deliver
+ORGS = ("google.com", "yahoo.com")
 
 
 class Reports:
@@ -41,8 +42,10 @@ class Reports:
         self.s3 = aws.client("s3")
         self.sent = 0
 
-    def deliver(self, domain: str, day: datetime, rows: list[Row], *, policy: str = "none") -> dict[str, Any]:
-        xml = aggregate_xml(f"{domain}-{day:%Y%m%d}", domain=domain, begin=day, rows=rows)
+    def deliver(
+        self, domain: str, day: datetime, rows: list[Row], *, policy: str = "none", org: str = "google.com"
+    ) -> dict[str, Any]:
+        xml = aggregate_xml(f"{domain}-{day:%Y%m%d}", org=org, domain=domain, begin=day, rows=rows)
         mail = report_mail(xml.replace(b"<p>none</p>", f"<p>{policy}</p>".encode()), domain=domain)
         self.sent += 1
         key = f"inbox/{self.sent:06d}"
@@ -53,10 +56,11 @@ class Reports:
         return result
 
     def days(self, domain: str, rows: list[Row], *, first: int = 1, last: int = WINDOW, policy: str = "none") -> None:
-        """One report a day, for each of the days `first` to `last` before NOW."""
+        """One report a day, for each of the days `first` to `last` before NOW: google.com's on even days, yahoo.com's
+        on odd ones."""
         for back in range(first, last + 1):
             day = (NOW - timedelta(days=back)).replace(hour=0)
-            self.deliver(domain, day, rows, policy=policy)
+            self.deliver(domain, day, rows, policy=policy, org=ORGS[back % 2])
 
 
 @pytest.fixture
@@ -127,7 +131,7 @@ def test_given_a_third_party_failing_when_audited_then_it_is_named_with_the_ptr_
     assert unaligned["severity"] == "MEDIUM"
     assert unaligned["subject"] == DOMAIN
     assert (
-        "203.0.113.7 (mta.sender.example): 50 of 50 messages failed, 20.0% of the domain's mail"
+        "203.0.113.7 (mta.sender.example): 50 of 50 messages failed, 20.0% of the mail a receiver reported"
         in (unaligned["message"])
     )
     assert of(summary, "DMARC_READY_TO_ENFORCE") == []
@@ -168,6 +172,20 @@ def test_given_no_report_for_a_week_when_rua_points_at_the_inbox_then_reports_ar
     assert missing["severity"] == "LOW"
     assert missing["subject"] == DOMAIN
     assert "none about news.example.com arrived in the last 7 days" in missing["message"]
+
+
+def test_given_a_reports_address_apart_from_dmarc_rua_when_no_report_arrives_for_a_week_then_reports_are_missing(
+    aws, dns_server, run, reports, at_now, monkeypatch
+):
+    address = "dmarc@reports.example.net"
+    monkeypatch.setenv("REPORTS_ADDRESS", address)
+    world(aws, dns_server, dmarc=f"v=DMARC1; p=none; rua=mailto:{address.upper()}")
+    reports.days(DOMAIN, [Row(SES_IP, 20)], first=8, last=10)
+
+    summary = run()
+
+    [missing] = of(summary, "DMARC_REPORTS_MISSING")
+    assert missing["subject"] == DOMAIN
 
 
 def test_given_reports_for_a_domain_ses_does_not_send_when_audited_then_it_gets_no_panel(

@@ -179,6 +179,48 @@ def test_given_a_zone_readable_again_when_run_then_its_records_are_created(aws, 
     assert summary["errors"] == []
 
 
+# --- a zone whose delegation one run cannot see ------------------------------------------------------------------
+
+
+def no_flip(first: dict[str, Any], failing: dict[str, Any], third: dict[str, Any], identity: str) -> None:
+    """The run in between reports only its failed check about `identity`, and none of the runs around it resolves
+    or renews a finding about it."""
+
+    def about_it(summary: dict[str, Any]) -> list[dict[str, Any]]:
+        return [f for f in summary["findings"] if identity in {i["identity"] for i in f["identities"]}]
+
+    before = {f["id"]: f["code"] for f in about_it(first)}
+    assert [f["code"] for f in about_it(failing) if f["status"] == "new"] == ["CHECK_FAILED"]
+    assert not [r for s in (failing, third) for r in s["resolved"] if r["id"] in before]
+    after = {f["id"]: (f["code"], f["status"]) for f in third["findings"] if f["id"] in before}
+    assert after == {finding_id: (code, "open") for finding_id, code in before.items()}
+    assert [r["code"] for r in third["resolved"]] == ["CHECK_FAILED"]
+
+
+def test_given_an_undelegated_zone_holding_dmarc_when_one_runs_ns_lookup_times_out_then_no_finding_flips(
+    aws, dns_server, run, bucket, clock, monkeypatch
+):
+    world = scenario.build(aws, dns_server)
+    world.r53("example.net", "_dmarc.conflict.example.net", "TXT", quoted("v=DMARC1; p=none"))
+    first = run(DRY)
+    dns_server.fail("example.net", "TIMEOUT")
+    monkeypatch.setenv("DNS_TIMEOUT", "0.5")
+    clock.now += timedelta(minutes=5)
+
+    failing = run(DRY)
+
+    dns_server.heal("example.net")
+    monkeypatch.setenv("DNS_TIMEOUT", "5")
+    clock.now += timedelta(minutes=5)
+    third = run(DRY)
+
+    assert {"DMARC_MISSING", "ZONE_NOT_DELEGATED"} <= scenario.codes_by_identity(first)[("conflict.example.net", EU)]
+    codes = scenario.codes_by_identity(failing)[("conflict.example.net", EU)]
+    assert "CHECK_FAILED" in codes
+    assert codes.isdisjoint({"DNS_NOT_PROPAGATED", "DMARC_MISSING", "DKIM_RECORD_MISSING"})
+    no_flip(first, failing, third, "conflict.example.net")
+
+
 # --- a record that never reaches live DNS -------------------------------------------------------------------------
 
 

@@ -166,20 +166,23 @@ def test_given_the_sample_events_then_each_is_the_request_its_name_says(name: st
 def test_given_record_changes_then_every_grant_is_limited_to_creating_ses_records(template: dict[str, Any]) -> None:
     grants = [s for _, s in identity_statements(template) if any(a.startswith("route53:Change") for a in actions(s))]
 
-    assert grants
+    assert {grant["Sid"] for grant in grants} == {"CreateOnlySesRecords", "CreateReportsMx"}
     for grant in grants:
         assert grant["Effect"] == "Allow"
         condition = grant["Condition"]
-        assert condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsActions"] == ["CREATE", "UPSERT"]
-        assert condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"] == [
-            "CNAME",
-            "TXT",
-            "MX",
-        ]
-        names = condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
-        assert names[:3] == ["*._domainkey.*", "_dmarc.*", {"Fn::Sub": "${MailFromSubdomain}.*"}]
-        # The fourth is the reports address's domain, and only with a receiving inbox (see test_template_policies).
-        assert [next(iter(n)) for n in names[3:]] == ["Fn::If"]
+        equals = condition["ForAllValues:StringEquals"]
+        if grant["Sid"] == "CreateReportsMx":
+            # The reports domain's apex: its MX created, nothing else (the name: see test_template_policies).
+            assert (
+                equals["route53:ChangeResourceRecordSetsActions"],
+                equals["route53:ChangeResourceRecordSetsRecordTypes"],
+            ) == (["CREATE"], ["MX"])
+            assert "ForAllValues:StringLike" not in condition
+        else:
+            assert equals["route53:ChangeResourceRecordSetsActions"] == ["CREATE", "UPSERT"]
+            assert equals["route53:ChangeResourceRecordSetsRecordTypes"] == ["CNAME", "TXT", "MX"]
+            names = condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+            assert names == ["*._domainkey.*", "_dmarc.*", {"Fn::Sub": "${MailFromSubdomain}.*"}]
         # ForAllValues holds for an empty set too, so each key must be required to be present.
         assert set(condition["Null"]) == {
             "route53:ChangeResourceRecordSetsActions",
@@ -226,6 +229,7 @@ def test_given_ses_writes_then_each_is_granted_only_under_its_opt_in_condition(f
     assert not [a for a in always if a.startswith("route53:Change")]
     assert optional == {
         "WritesAllowed": ["route53:ChangeResourceRecordSets"],
+        "ReportsMxWritable": ["route53:ChangeResourceRecordSets"],
         "ConfigureMailFromOn": ["ses:SetIdentityMailFromDomain"],
         "UpgradeDkimKeysOn": ["ses:PutEmailIdentityDkimSigningAttributes"],
         "HasSuppressions": ["s3:GetObject"],
@@ -483,7 +487,8 @@ PATTERNS: dict[str, tuple[str | None, list[str], list[str]]] = {
     ),
     "AuditRegions": (
         "AUDIT_REGIONS",
-        ["", "all", "eu-west-1", "eu-west-1,us-east-1", "eu-west-1, us-east-1", "us-gov-west-1", "ap-southeast-2"],
+        ["", "all", "eu-west-1", "eu-west-1,us-east-1", "eu-west-1, us-east-1", "us-gov-west-1", "ap-southeast-2",
+         "eusc-de-east-1"],
         ["all,eu-west-1", "eu-west", "eu_west_1", "Ireland", "eu-west-1,", "*", "eu-west-1 us-east-1"],
     ),
     "ExcludeIdentities": (
@@ -518,13 +523,13 @@ PATTERNS: dict[str, tuple[str | None, list[str], list[str]]] = {
         None,
         ["", "inbox/", "dmarc-reports/", "mail/dmarc/", "reports-inbox/", "Inbox_2(a)/"],
         ["inbox", "/inbox/", "inbox//", "rejected/", "rejected/inbox/", "reports/", "state/", "dmarc/", "in box/",
-         "inbox/x", "s3://bucket/inbox/"],
+         "inbox/x", "s3://bucket/inbox/", "inbox*/", "../", "./", "a/../", "a/./"],
     ),
     "ReportsAddress": (
         "DMARC_RUA",
         ["", "dmarc-reports@example.com", "rua+ses@reports.example.org"],
         ["mailto:dmarc@example.com", "dmarc@example", "a@b.c", "a@example.com,b@example.com",
-         "dmarc reports@example.com", "reports"],
+         "dmarc reports@example.com", "reports", "dmarc@Example.com"],
     ),
     "ReportsRuleSet": (None, ["", "default-rule-set", "INBOUND_MAIL.v2"], ["my rule set", "rules/set", "a" * 65]),
 }  # fmt: skip

@@ -162,25 +162,37 @@ def test_given_conditions_in_any_order_then_they_are_decided_as_cloudformation_d
 
 
 @pytest.mark.parametrize(
-    ("inbox", "address", "names"),
+    ("dry_run", "inbox", "address", "apex"),
     [
-        ("", "", ["*._domainkey.*", "_dmarc.*", "bounce.*"]),
-        ("inbox/", "", ["*._domainkey.*", "_dmarc.*", "bounce.*"]),
-        (
-            "inbox/",
-            "dmarc-reports@reports.example.com",
-            ["*._domainkey.*", "_dmarc.*", "bounce.*", "reports.example.com"],
-        ),
+        ("false", "", "", None),
+        ("false", "inbox/", "", None),
+        ("true", "inbox/", "dmarc-reports@reports.example.com", None),
+        ("false", "inbox/", "dmarc-reports@reports.example.com", ["reports.example.com"]),
     ],
-    ids=["no-inbox", "inbox-without-address", "inbox-with-address"],
+    ids=["no-inbox", "inbox-without-address", "dry-run", "live-with-address"],
 )
-def test_given_a_reports_address_then_the_record_writes_also_reach_its_domain_and_only_then(
-    template: dict[str, Any], inbox: str, address: str, names: list[str]
+def test_given_a_reports_address_then_only_its_domain_mx_may_be_created_and_only_on_a_live_stack(
+    template: dict[str, Any], dry_run: str, inbox: str, address: str, apex: list[str] | None
 ) -> None:
-    parameters = {"DryRun": "false", "ReportsInbox": inbox, "ReportsAddress": address}
+    parameters = {"DryRun": dry_run, "ReportsInbox": inbox, "ReportsAddress": address}
 
-    [grant] = granted(template, parameters)[ROUTE53_WRITE]
+    grants = granted(template, parameters).get(ROUTE53_WRITE, [])
 
-    assert (
-        grant["Condition"]["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == names
+    ses_names = ["*._domainkey.*", "_dmarc.*", "bounce.*"]
+    general = [g for g in grants if g["Sid"] == "CreateOnlySesRecords"]
+    assert [
+        g["Condition"]["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+        for g in general
+    ] == ([ses_names] if dry_run == "false" else [])
+    mx = [g["Condition"]["ForAllValues:StringEquals"] for g in grants if g["Sid"] == "CreateReportsMx"]
+    assert mx == (
+        []
+        if apex is None
+        else [
+            {
+                "route53:ChangeResourceRecordSetsActions": ["CREATE"],
+                "route53:ChangeResourceRecordSetsRecordTypes": ["MX"],
+                "route53:ChangeResourceRecordSetsNormalizedRecordNames": apex,
+            }
+        ]
     )

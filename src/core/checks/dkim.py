@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.checks.findings import Findings, may_propagate, ttl_at
+from core.checks.findings import Findings, may_propagate, ttl_at, undecided
 from core.kernel.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
 from core.kernel.names import normalise
 from core.rules.dkimkey import rsa_key_bits
@@ -41,7 +41,7 @@ def check_dkim(identity: Identity, obs: DomainObservation, view: ZoneView) -> li
 
 
 def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> bool:
-    """Judge one token; True when its CNAME is missing from live DNS and Route 53 alike."""
+    """Judge one token; True when its CNAME is missing from live DNS and, as far as this run can tell, Route 53."""
     expected = normalise(token.expected_target)
     cname = token.cname
     if cname.failed:
@@ -67,7 +67,8 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
         )
         return False
     wanted = Record(token.name, "CNAME", (expected,))
-    if values_at(view, token.name, "CNAME") == (expected,) and may_propagate(view):
+    held = values_at(view, token.name, "CNAME") == (expected,)
+    if held and may_propagate(view):
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the CNAME {token.name} -> {expected}, but live DNS does not show it yet.",
@@ -75,7 +76,7 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
             ttl=ttl_at(view, token.name, "CNAME"),
         )
         return False
-    return True
+    return not undecided(view, held)
 
 
 def _ses_signing_target(target: str, token: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.checks.findings import Findings, may_propagate, ttl_at
+from core.checks.findings import Findings, may_propagate, ttl_at, undecided
 from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.kernel.names import is_subdomain, normalise
 from core.rules.dmarcrecord import (
@@ -142,8 +142,10 @@ def check_dmarc(
             subject=name,
         )
     own = dmarc_name(identity.domain)
-    # In a zone receivers do not see, a record only Route 53 holds is no policy on its way: DMARC stays missing.
-    pending = tuple(v for v in values_at(view, own, "TXT") if is_dmarc_record(v)) if may_propagate(view) else ()
+    # In a zone receivers do not see, a record only Route 53 holds is no policy on its way: DMARC stays missing;
+    # while whether they see it is unknown, it is neither (core.checks.findings.undecided).
+    held = tuple(v for v in values_at(view, own, "TXT") if is_dmarc_record(v))
+    pending = held if may_propagate(view) else ()
     if pending and not any(is_dmarc_record(v) for v in obs.dmarc[0].values) and walk.failed is None:
         found.add(
             Code.DNS_NOT_PROPAGATED,
@@ -154,7 +156,7 @@ def check_dmarc(
         )
     if walk.record is not None:
         _check_record(found, identity, obs, walk, walk.record)
-    elif walk.failed is None and not pending and not _broken_at(walk, own):
+    elif walk.failed is None and not pending and not _broken_at(walk, own) and not undecided(view, bool(held)):
         # A broken record at a parent applies to nobody: the identity still needs a policy of its own.
         _missing(found, identity, view, obs.dmarc[-1].name, dmarc_record(identity, policy, rua).record)
     return found.build()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from core.kernel.models import Answer, Code, Finding, Identity, Record, ZoneView
 from core.rules.records import record_set
 from core.rules.safety import blocker
-from core.rules.zones import not_delegated
+from core.rules.zones import seen_delegated, undetermined
 
 
 @dataclass
@@ -19,9 +19,19 @@ class _Entry:
 
 
 def may_propagate(view: ZoneView) -> bool:
-    """Whether a record Route 53 holds but live DNS lacks can still be on its way (DNS_NOT_PROPAGATED). Not in a
-    zone live DNS does not delegate to Route 53: receivers never see it, so it stays the finding of a missing record."""
-    return not not_delegated(view)
+    """Whether a record Route 53 holds but live DNS lacks can still be on its way (DNS_NOT_PROPAGATED): only in a
+    zone live DNS was seen to delegate to Route 53. In one seen delegated elsewhere receivers never see it, so it
+    stays the finding of a missing record; when the delegation is unknown, see `undecided`."""
+    return seen_delegated(view)
+
+
+def undecided(view: ZoneView, held: bool) -> bool:
+    """Whether a record live DNS lacks is neither on its way nor missing as far as this run can tell: Route 53 holds
+    it (`held`) and the zone's delegation is unknown. Such a record gets no finding: the CHECK_FAILED the zone check
+    adds for the same fault keeps the identity's earlier findings in run memory, so one failed NS lookup neither
+    invents DNS_NOT_PROPAGATED nor turns it into a *_MISSING. When Route 53 itself could not be read, live DNS still
+    decides: what receivers lack is missing (not fixable, and saying why), since mail fails without it now."""
+    return held and bool(undetermined(view))
 
 
 def ttl_at(view: ZoneView, name: str, rdtype: str) -> int:

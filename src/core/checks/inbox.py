@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.checks.findings import Findings, may_propagate, ttl_at
+from core.checks.findings import Findings, may_propagate, ttl_at, undecided
 from core.kernel.models import Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.rules.records import holds
 from core.rules.required import receiving_records
@@ -40,7 +40,7 @@ def check_receiving(
             (replace(record, role="found"),),
             ttl=ttl_at(view, name, "MX"),
         )
-    else:
+    elif not undecided(view, holds(view, record)):
         found.missing(
             Code.REPORTS_MX_MISSING,
             f"{name} has no MX record, so SES in {region} does not receive mail to {address}, where DMARC aggregate "

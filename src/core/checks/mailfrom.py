@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.checks.findings import Findings, may_propagate, ttl_at
+from core.checks.findings import Findings, may_propagate, ttl_at, undecided
 from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
 from core.rules.records import holds, values_at
 from core.rules.required import mail_from_mx_value, mail_from_records
@@ -63,13 +63,16 @@ def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneVie
                 (Record(name, "MX", answer.values, "found"), wanted),
             )
         return
-    if holds(view, wanted) and may_propagate(view):
+    held = holds(view, wanted)
+    if held and may_propagate(view):
         found.add(
             Code.DNS_NOT_PROPAGATED,
             f"Route 53 holds the MX of {name}, but live DNS does not show it yet.",
             (replace(wanted, role="found"),),
             ttl=ttl_at(view, name, "MX"),
         )
+        return
+    if undecided(view, held):
         return
     found.missing(
         Code.MAIL_FROM_MX_MISSING,
@@ -105,6 +108,8 @@ def _check_spf(found: Findings, answer: Answer, tree: tuple[Answer, ...], view: 
             subject=name,
             ttl=ttl_at(view, name, "TXT"),
         )
+        return
+    if undecided(view, bool(pending)):
         return
     found.missing(
         Code.MAIL_FROM_SPF_MISSING,

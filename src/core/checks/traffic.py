@@ -176,5 +176,5 @@ def _describe(failing: FailingSource, ptr: Mapping[str, str]) -> str:
         where = f"{failing.source} ({name})" if name else f"{failing.source} (no PTR name)"
     return (
         f"{where}: {failing.volume.failed} of {failing.volume.total} messages failed, "
-        f"{failing.share:.1%} of the domain's mail"
+        f"{failing.share:.1%} of the mail a receiver reported"
     )

@@ -33,11 +33,14 @@ class RunRequest:
     identities: tuple[str, ...] | None = None
 
 
-def parse_event(event: Any, *, writes_allowed: bool = True) -> RunRequest:
+def parse_event(
+    event: Any, *, writes_allowed: bool = True, configured_regions: tuple[str, ...] = ("all",)
+) -> RunRequest:
     """`{}` or an EventBridge/Scheduler event is a full run; a manual event may narrow or dry-run it.
 
     `writes_allowed=False` is a deployment that only plans: an event asking for a live run is refused here, before
-    any work, rather than failing on the role's missing permissions halfway through a run."""
+    any work, rather than failing on the role's missing permissions halfway through a run. Likewise an event's
+    regions must lie within `configured_regions` (AUDIT_REGIONS): it may narrow the audit, never widen it."""
     if event is None:
         return RunRequest()
     if not isinstance(event, Mapping):
@@ -56,6 +59,12 @@ def parse_event(event: Any, *, writes_allowed: bool = True) -> RunRequest:
     )
     if request.dry_run is False and not writes_allowed:
         raise EventError(LIVE_RUN_REFUSED)
+    wider = sorted(set(request.regions or ()) - set(configured_regions)) if configured_regions != ("all",) else []
+    if wider:
+        raise EventError(
+            f"regions {', '.join(wider)} refused: this function audits {', '.join(configured_regions)} "
+            "(AUDIT_REGIONS, the stack's AuditRegions parameter), and an event may narrow that, never widen it"
+        )
     return request
 
 

@@ -12,9 +12,10 @@ from core.kernel.models import Severity
 
 DMARC_POLICIES = ("none", "quarantine", "reject")
 _SUBDOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION = re.compile(r"^[a-z]{2,4}(-[a-z]+)+-\d+$")  # eu-west-1, us-gov-west-1, eusc-de-east-1
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9!_.*'()-]+$")  # S3's "safe characters" for key names
+# S3's "safe characters" for key names, less "*", which would widen the IAM resources built from the prefix.
+_PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
 # Top-level prefixes ses-guard itself writes: an inbox among them would be notified of its own writes.
 _RESERVED_PREFIXES = ("reports", "state", "dmarc", "rejected")
 _TRUE = ("1", "true", "yes", "on")

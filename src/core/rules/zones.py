@@ -42,16 +42,37 @@ def unseen(view: ZoneView) -> str:
     """Why receivers may not see what the view's Route 53 zone holds: it is not delegated to Route 53, or that could
     not be confirmed. "" only when live DNS was seen to delegate the zone to exactly its Route 53 name servers: the
     one condition under which a record written there is a record receivers find."""
+    if view.zone is None:
+        return ""
+    unknown = _ns_unknown(view)
+    if unknown:
+        return unknown
+    if not _expected(view):
+        return f"Route 53's name servers for {view.zone.name} are unknown"
+    return not_delegated(view)
+
+
+def seen_delegated(view: ZoneView) -> bool:
+    """Whether live DNS was seen to delegate the view's zone to its Route 53 name servers (see `unseen`)."""
+    return view.zone is not None and not view.unread and not unseen(view)
+
+
+def undetermined(view: ZoneView) -> str:
+    """Why this run cannot tell whether receivers see the view's zone, nor (when Route 53 could not be read) what it
+    holds: "" when it can (the delegation was seen, either way, or there is no zone). A passing fault, unlike a zone
+    seen to be delegated elsewhere: the check that met it is a CHECK_FAILED."""
+    if view.unread:
+        return f"Route 53 could not be read ({view.unread})"
+    return _ns_unknown(view) if view.zone is not None else ""
+
+
+def _ns_unknown(view: ZoneView) -> str:
     zone, answer = view.zone, view.live_ns
-    if zone is None:
+    if zone is None or (answer is not None and not answer.failed):
         return ""
     if answer is None:
         return f"the live NS of {zone.name} were not looked up"
-    if answer.failed:
-        return f"the live NS of {zone.name} could not be read ({answer.error or 'the query failed'})"
-    if not _expected(view):
-        return f"Route 53's name servers for {zone.name} are unknown"
-    return not_delegated(view)
+    return f"the live NS of {zone.name} could not be read ({answer.error or 'the query failed'})"
 
 
 def _expected(view: ZoneView) -> list[str]:

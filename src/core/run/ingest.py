@@ -16,7 +16,7 @@ from core.rules.rua.errors import AggregateUnreadable, ReportRejected
 from core.rules.rua.models import AggregateReport
 from core.rules.rua.parse import parse
 from core.rules.rua.unpack import unpack
-from core.run.ports import RuaInbox, RuaStore
+from core.run.ports import RuaInbox, RuaStore, StateStore
 
 # Each lost race means another delivery wrote the same day in between; S3 settles one writer per round.
 MAX_ATTEMPTS = 8
@@ -51,6 +51,16 @@ def ingest(data: bytes, name: str, store: RuaStore) -> Ingested:
         reports = _reports(data, name)
     except ReportRejected as rejected:
         return Ingested(name, reason=rejected.reason)
+    except Exception as error:
+        # Reading touches nothing but the bytes: whatever else fails there is hostile input meeting a parser's bug
+        # (the stdlib's email and XML parsers have raised on crafted input). Raising would fail the invocation and
+        # retry the same bytes to the same failure; refusing sets them aside with the reason.
+        return Ingested(name, reason=f"the input could not be read: {type(error).__name__}: {_bounded(str(error))}")
+    for report in reports:
+        # A source is counted whole or refused whole: a full day refuses it before anything is merged.
+        why = daily.room(_current(store.day(report.domain, daily.report_day(report))), report)
+        if why:
+            return Ingested(name, reason=why)
     added = sum(_merge(report, store) for report in reports)
     return Ingested(name, added=added, duplicates=len(reports) - added)
 
@@ -92,17 +102,26 @@ def _reports(data: bytes, name: str) -> list[AggregateReport]:
     return reports
 
 
+def _current(target: StateStore) -> daily.DayAggregate | None:
+    text, _ = target.load()
+    return _parsed(target.target, text)
+
+
+def _parsed(where: str, text: str | None) -> daily.DayAggregate | None:
+    try:
+        return daily.from_json(text) if text is not None else None
+    except AggregateUnreadable as err:
+        # Never written over: whatever is there was counted once, and may be read back by hand.
+        raise SesGuardError(f"{where} is not a readable aggregate: {err}") from err
+
+
 def _merge(report: AggregateReport, store: RuaStore) -> bool:
     """Counts the report in its day; False when it had been counted before."""
     day = daily.report_day(report)
     target = store.day(report.domain, day)
     for _ in range(MAX_ATTEMPTS):
         text, version = target.load()
-        try:
-            current = daily.from_json(text) if text is not None else None
-        except AggregateUnreadable as err:
-            # Never written over: whatever is there was counted once, and may be read back by hand.
-            raise SesGuardError(f"{target.target} is not a readable aggregate: {err}") from err
+        current = _parsed(target.target, text)
         if current is not None and report.key in current.reports:
             return False
         merged = daily.add(current, report)

@@ -213,7 +213,8 @@ def _facts(
 ) -> DomainFacts | None:
     """None when there is nothing to judge: no aggregates, and no rua to the inbox that could miss them."""
     settings = run.settings
-    inbox = settings.dmarc_rua.lower() if settings.reports_inbox else ""
+    # The address reports reach the inbox at: REPORTS_ADDRESS when set apart from the rua ses-guard publishes.
+    inbox = (settings.reports_address or settings.dmarc_rua).lower() if settings.reports_inbox else ""
     if verdict is None and not inbox:
         return None
     name = dmarc_name(domain)

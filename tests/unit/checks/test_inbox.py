@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from core.checks.inbox import check_receiving
 from core.kernel.models import Answer, AnswerStatus, Code, DomainObservation, Identity, Record, RecordSet
-from tests.unit.checks.helpers import codes, only, view
+from tests.unit.checks.helpers import ZONE, codes, only, view
+from tests.unit.views import ns_unread
 
 ADDRESS = "dmarc-reports@example.com"
 INBOUND = "10 inbound-smtp.eu-west-1.amazonaws.com"
@@ -49,6 +50,17 @@ def test_given_the_mx_in_route53_not_yet_live_when_checked_then_not_propagated()
     finding = only(check(mx(), EXAMPLE, held), Code.DNS_NOT_PROPAGATED)
 
     assert finding.ttl == 300
+
+
+HELD_MX = RecordSet("example.com", "MX", 300, (INBOUND,))
+
+
+def test_given_the_mx_in_route53_when_the_delegation_is_unknown_then_neither_pending_nor_missing() -> None:
+    zone = ns_unread(ZONE, {("example.com", "MX"): HELD_MX})
+    obs = DomainObservation(domain="example.com", receiving_mx=mx())
+
+    # the zone check's CHECK_FAILED stands for it, keeping the earlier finding until the delegation is seen
+    assert check_receiving(EXAMPLE, obs, zone, address=ADDRESS, region="eu-west-1") == []
 
 
 def test_given_a_failed_lookup_when_checked_then_the_check_failed_never_missing() -> None:

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from core.checks.traffic import DomainFacts, check_traffic, domain_traffic, readiness
 from core.kernel.models import Code, Finding, IdentityKey
-from core.rules.rua.daily import DayAggregate, SourceDay
+from core.rules.rua.daily import DayAggregate, ReporterDay, SourceDay
 from core.rules.rua.verdict import DomainVerdict, assess
 
 TODAY = date(2026, 12, 1)
@@ -20,18 +20,25 @@ RECORD = "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
 
 
 def days(per_day: dict[str, tuple[int, int]], count: int = 30) -> list[DayAggregate]:
-    """`count` days before TODAY, each with the same sources: address -> (messages, passed)."""
+    """`count` days before TODAY, each with the same sources: address -> (messages, passed), reported by
+    google.com on even days and yahoo.com on odd ones."""
+    total, passed = sum(m for m, _ in per_day.values()), sum(p for _, p in per_day.values())
     return [
         DayAggregate(
             DOMAIN,
             TODAY - timedelta(days=n),
             reports=(f"r{n}",),
-            total=sum(m for m, _ in per_day.values()),
-            passed=sum(p for _, p in per_day.values()),
+            total=total,
+            passed=passed,
             policies=("none",),
-            sources={a: SourceDay(m, p, p, p, {"none": m}, (DOMAIN,)) for a, (m, p) in per_day.items()},
+            sources={
+                a: SourceDay(m, p, p, p, {"none": m}, (DOMAIN,), {by: m - p} if p < m else {})
+                for a, (m, p) in per_day.items()
+            },
+            reporters={by: ReporterDay(total, passed)},
         )
         for n in range(1, count + 1)
+        for by in ["yahoo.com" if n % 2 else "google.com"]
     ]
 
 
@@ -89,7 +96,7 @@ def test_given_a_third_party_failing_with_a_big_share_when_checked_then_it_is_na
 
     assert codes(found) == ["DMARC_SOURCE_UNALIGNED"]
     assert found[0].severity.value == "MEDIUM"
-    assert "203.0.113.7 (mail.sender.example): 300 of 300 messages failed, 10.0% of the domain's mail" in (
+    assert "203.0.113.7 (mail.sender.example): 300 of 300 messages failed, 10.0% of the mail a receiver reported" in (
         found[0].message
     )
 

@@ -20,6 +20,7 @@ from core.kernel.models import (
     RecordSet,
     ZoneView,
 )
+from core.rules.memory import Recall, State, notified, recall
 from tests.unit.checks.helpers import ZONE, codes, only
 from tests.unit.views import ROUTE53_NS, delegated, elsewhere, ns_unread, unread
 
@@ -53,6 +54,10 @@ def nothing_live(mail_from: str = "") -> DomainObservation:
 
 def held(*records: RecordSet) -> dict[tuple[str, str], RecordSet]:
     return {(r.name, r.type): r for r in records}
+
+
+SPF_HELD = RecordSet(MAIL_FROM, "TXT", 300, ('"v=spf1 include:amazonses.com ~all"',))
+RECORDS = held(DMARC_HELD, MX_HELD, SPF_HELD, CNAME_HELD)
 
 
 def test_given_a_delegated_zone_holding_records_live_dns_lacks_then_each_is_not_propagated_with_its_ttl() -> None:
@@ -141,11 +146,55 @@ def test_given_a_zone_receivers_may_not_see_then_no_missing_record_is_fixable(vi
     assert not any(f.fixable for f in findings)
 
 
-def test_given_a_zone_whose_ns_were_never_looked_up_then_nothing_is_fixable_and_no_zone_finding_is_made() -> None:
+def test_given_a_zone_whose_ns_were_never_looked_up_then_check_failed_and_nothing_is_fixable() -> None:
     view = ZoneView(ZONE, ROUTE53_NS)
 
     findings = evaluate_domain(identity(), nothing_live(), view)
 
     assert not any(f.fixable for f in findings)
     assert "not looked up" in only(findings, Code.DKIM_RECORD_MISSING).message
-    assert {Code.ZONE_NOT_DELEGATED, Code.CHECK_FAILED}.isdisjoint(codes(findings))
+    assert "not looked up" in only(findings, Code.CHECK_FAILED).message
+    assert Code.ZONE_NOT_DELEGATED not in codes(findings)
+
+
+# --- the same zone across runs, one of which could not tell who serves it ----------------------------------------
+
+HIGH_MISSING = {Code.DMARC_MISSING, Code.DKIM_RECORD_MISSING, Code.MAIL_FROM_MX_MISSING}
+TIMES = ("2026-01-01T00:00:00+00:00", "2026-01-01T00:10:00+00:00", "2026-01-01T00:20:00+00:00")
+
+
+def runs(*views: ZoneView) -> list[Recall]:
+    """One audit of the identity per view, each remembering the last, every finding reported when made."""
+    state, recalled = State(), []
+    for view, now in zip(views, TIMES, strict=True):
+        result = recall(evaluate_domain(identity(MAIL_FROM), nothing_live(MAIL_FROM), view), state, now)
+        state = notified(result.state, [f.id for f in result.findings], now, digest=False)
+        recalled.append(result)
+    return recalled
+
+
+def test_given_an_undelegated_zone_holding_the_records_when_its_ns_time_out_then_nothing_pending_or_missing() -> None:
+    findings = evaluate_domain(identity(MAIL_FROM), nothing_live(MAIL_FROM), ns_unread(ZONE, RECORDS))
+
+    assert codes(findings) == [Code.CHECK_FAILED]
+    assert "timeout" in only(findings, Code.CHECK_FAILED).message
+
+
+def test_given_an_undelegated_zone_holding_the_records_when_one_run_in_between_times_out_then_nothing_flips() -> None:
+    first, failing, third = runs(elsewhere(ZONE, RECORDS), ns_unread(ZONE, RECORDS), elsewhere(ZONE, RECORDS))
+
+    assert HIGH_MISSING | {Code.ZONE_NOT_DELEGATED} <= set(codes(first.findings))
+    assert [(f.code, f.status) for f in failing.findings] == [(Code.CHECK_FAILED, "new")]
+    assert failing.resolved == []
+    assert set(failing.state.entries) >= {f.id for f in first.findings}
+    assert [(f.code, f.status) for f in third.findings] == [(f.code, "open") for f in first.findings]
+    assert [r.code for r in third.resolved] == [Code.CHECK_FAILED]
+
+
+def test_given_a_zone_whose_ns_time_out_when_route53_lacks_a_record_then_that_record_is_still_missing() -> None:
+    findings = evaluate_domain(identity(MAIL_FROM), nothing_live(MAIL_FROM), ns_unread(ZONE, held(CNAME_HELD)))
+
+    # Route 53 read, the record not there: missing wherever receivers look, so no run can tell otherwise
+    assert {Code.DMARC_MISSING, Code.MAIL_FROM_MX_MISSING} <= set(codes(findings))
+    assert Code.DKIM_RECORD_MISSING not in codes(findings)
+    assert Code.DNS_NOT_PROPAGATED not in codes(findings)

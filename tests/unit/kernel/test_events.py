@@ -91,3 +91,23 @@ def test_given_a_deployment_that_only_plans_when_an_event_asks_to_write_then_it_
 def test_given_a_deployment_that_writes_when_an_event_asks_for_a_dry_run_then_the_run_is_narrowed_to_a_plan():
     assert parse_event({"dry_run": True}, writes_allowed=True) == RunRequest(dry_run=True)
     assert parse_event({"dry_run": False}, writes_allowed=True) == RunRequest(dry_run=False)
+
+
+@pytest.mark.parametrize(
+    ("regions", "configured"),
+    [(["eu-west-1"], ("eu-west-1", "us-east-1")), (["us-east-1", "eu-west-1"], ("eu-west-1", "us-east-1"))],
+)
+def test_given_event_regions_within_the_configured_ones_when_parsed_then_they_narrow_the_run(regions, configured):
+    request = parse_event({"regions": regions}, configured_regions=configured)
+
+    assert set(request.regions or ()) == set(regions)
+
+
+@pytest.mark.parametrize("regions", [["ap-south-1"], ["eu-west-1", "ap-south-1"], ["all"]])
+def test_given_event_regions_beyond_the_configured_ones_when_parsed_then_refused_naming_them(regions):
+    with pytest.raises(EventError, match=r"refused: this function audits eu-west-1 \(AUDIT_REGIONS"):
+        parse_event({"regions": regions}, configured_regions=("eu-west-1",))
+
+
+def test_given_all_regions_configured_when_an_event_names_any_then_it_is_accepted():
+    assert parse_event({"regions": ["ap-south-1"]}, configured_regions=("all",)).regions == ("ap-south-1",)

@@ -3,8 +3,8 @@
 from dataclasses import replace
 
 from core.kernel.models import Answer, Zone, ZoneView
-from core.rules.zones import not_delegated, pick_zone, unseen
-from tests.unit.views import ROUTE53_NS, delegated, elsewhere, ns_unread
+from core.rules.zones import not_delegated, pick_zone, seen_delegated, undetermined, unseen
+from tests.unit.views import ROUTE53_NS, delegated, elsewhere, ns_unread, unread
 
 PARENT = Zone(id="Z1", name="example.com", private=False)
 PRIVATE_SAME = Zone(id="Z2", name="example.com", private=True)
@@ -98,3 +98,29 @@ def test_given_a_failed_or_missing_ns_lookup_when_judged_then_unknown_is_unseen_
 
 def test_given_no_zone_when_judged_then_nothing_to_see() -> None:
     assert unseen(ZoneView(zone=None)) == not_delegated(ZoneView(zone=None)) == ""
+
+
+def test_given_each_delegation_when_judged_then_only_a_seen_one_is_delegated_and_only_a_fault_undetermined() -> None:
+    judged = {
+        name: (seen_delegated(view), bool(undetermined(view)))
+        for name, view in {
+            "delegated": delegated(PARENT),
+            "elsewhere": elsewhere(PARENT),
+            "ns failed": ns_unread(PARENT),
+            "ns not looked up": ZoneView(PARENT, ROUTE53_NS),
+            "zone unread": unread(PARENT),
+            "zones unread": ZoneView(None, unread="ListHostedZones failed"),
+            "no zone": ZoneView(None),
+        }.items()
+    }
+
+    assert judged == {
+        "delegated": (True, False),
+        "elsewhere": (False, False),
+        "ns failed": (False, True),
+        "ns not looked up": (False, True),
+        "zone unread": (False, True),
+        "zones unread": (False, True),
+        "no zone": (False, False),
+    }
+    assert "timeout" in undetermined(ns_unread(PARENT))

@@ -8,15 +8,15 @@ sizes an archive declares; every failure is a ReportRejected naming what was wro
 
 from __future__ import annotations
 
-import email
 import email.errors
+import email.feedparser
 import email.policy
 import io
 import re
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 
 from core.rules.rua.errors import ReportRejected
@@ -24,16 +24,19 @@ from core.rules.rua.text import clean
 
 MB = 1024 * 1024
 MAX_INPUT_BYTES = 10 * MB  # a message or file as delivered; receivers' reports are kilobytes to a few megabytes
-MAX_REPORT_BYTES = 50 * MB  # one report's XML once decompressed
-MAX_TOTAL_BYTES = 100 * MB  # every report of one message or archive together
+# Parsing runs within the ingest timeout (60 s): these leave it ample room for the largest real reports.
+MAX_REPORT_BYTES = 10 * MB  # one report's XML once decompressed
+MAX_TOTAL_BYTES = 20 * MB  # every report of one message or archive together
 MAX_MEMBERS = 16  # files in a zip, members in a gzip, report attachments in a message: receivers send one
 MAX_RATIO = 100  # decompressed size over compressed size; report XML compresses 10 to 30 times
 RATIO_FLOOR = 1 * MB  # below this much output any ratio is harmless, and tiny inputs have wild ratios
 CHUNK = 64 * 1024  # the most bytes one decompression step may produce
 # The stdlib parser checks each line against every enclosing boundary and recurses into each nested part: nesting
-# costs quadratic time (700 levels in 40 KB take seconds), so multipart and message/* parts are counted before
-# parsing. Receivers' messages have one to three.
-MAX_MULTIPARTS = 32
+# costs time in proportion to depth times lines, and deep enough it overflows the stack. So the parser itself
+# counts the parts it opens and stops at these. Receivers' messages nest two to four deep (a forwarded report
+# five) and hold a few parts.
+MAX_DEPTH = 8
+MAX_PARTS = 64
 
 GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
@@ -50,10 +53,22 @@ _REPORT_TYPES = frozenset(
 )
 _REPORT_SUFFIXES = (".xml", ".gz", ".gzip", ".zip")
 _NAME_LIMIT = 200
-_MULTIPART = re.compile(rb"content-type:\s*(?:multipart|message)/", re.IGNORECASE)
-# The stdlib parser meets malformed headers with these (CPython's header parser has raised each on fuzzed input);
-# anything else is a bug and should surface.
-_EMAIL_ERRORS = (email.errors.MessageError, ValueError, IndexError, TypeError, AttributeError, LookupError)
+# The stdlib parser meets malformed headers with these (CPython's header parser has raised each on fuzzed input,
+# and recursion on deeply nested comments or parts); anything else is a bug and should surface.
+_EMAIL_ERRORS = (
+    email.errors.MessageError,
+    ValueError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    LookupError,
+    RecursionError,
+)
+# RFC 8601: SES puts its verdict on top of what it received, above anything the sender wrote.
+_SES_AUTHSERV = "amazonses.com"
+_RESULTS_LIMIT = 2000  # SES writes a few hundred characters
+_COMMENT = re.compile(r"\([^()]*\)")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)+[a-z0-9-]{2,63}$")
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError)
 
 
@@ -61,6 +76,10 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, No
 class Attachment:
     name: str  # as the sender named it, cleaned; never a path to trust
     xml: bytes
+    # The From domain SES verified by DMARC on the mail that carried the report; "" when SES did not receive it
+    # (a file dropped in the inbox) or it did not pass. Only as trustworthy as the guarantee that SES wrote the
+    # object: anyone who can write to the inbox can write this header too.
+    reporter: str = ""
 
 
 def unpack(data: bytes, name: str = "") -> list[Attachment]:
@@ -98,13 +117,9 @@ def _open(data: bytes, label: str, kind: str, budget: _Budget) -> list[Attachmen
 
 
 def _from_message(data: bytes, budget: _Budget) -> list[Attachment]:
-    multiparts = len(_MULTIPART.findall(data))
-    if multiparts > MAX_MULTIPARTS:
-        raise ReportRejected(
-            f"the message has {multiparts} multipart or message parts; reports have at most {MAX_MULTIPARTS}"
-        )
     try:
-        message = email.message_from_bytes(data, policy=email.policy.default)
+        message = _parse_message(data)
+        reporter = ses_reporter(message)
         parts = [(part, _content_type(part), clean(part.get_filename(), _NAME_LIMIT)) for part in _leaves(message)]
         found = [(part, kind, name) for part, kind, name in parts if _is_report_part(kind, name)]
         if len(found) > MAX_MEMBERS:
@@ -123,7 +138,58 @@ def _from_message(data: bytes, budget: _Budget) -> list[Attachment]:
         if not found_kind:
             raise ReportRejected(f"{label}: a {kind} attachment that is neither XML, gzip nor zip")
         attachments += _open(content, label, found_kind, budget)
-    return attachments
+    return [replace(attachment, reporter=reporter) for attachment in attachments]
+
+
+class _BoundedParser(email.feedparser.BytesFeedParser):
+    """The stdlib parser, stopped as it opens a part too many or too deep: the limits hold on the structure it
+    sees, whatever spelling (encoded words, odd whitespace) made a header a multipart one. _new_message is the
+    one place every part passes through as it opens, from Python 3.2 to 3.13."""
+
+    def __init__(self) -> None:
+        super().__init__(policy=email.policy.default)
+        self.parts = 0
+
+    def _new_message(self) -> None:
+        super()._new_message()  # type: ignore[misc]
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise ReportRejected(f"the message has more than {MAX_PARTS} parts; reports have a few")
+        depth: int = len(self._msgstack)  # type: ignore[attr-defined]
+        if depth > MAX_DEPTH:
+            raise ReportRejected(f"the message nests parts more than {MAX_DEPTH} deep; reports nest a few")
+
+
+def _parse_message(data: bytes) -> Message:
+    parser = _BoundedParser()
+    parser.feed(data)
+    message: Message = parser.close()
+    return message
+
+
+def ses_reporter(message: Message) -> str:
+    """The header.from domain of a dmarc=pass result in the topmost Authentication-Results header when SES
+    (amazonses.com) wrote it; "" otherwise. Headers further down are the sender's to forge, so only the top one
+    counts."""
+    # The raw value: SES writes plain ASCII, and nothing here needs the policy's decoding of encoded words.
+    text = next((str(value) for name, value in message.raw_items() if name.lower() == "authentication-results"), "")
+    if not text or len(text) > _RESULTS_LIMIT:
+        return ""
+    while _COMMENT.search(text):
+        text = _COMMENT.sub(" ", text)
+    authserv, *results = text.split(";")
+    if authserv.lower().split()[:1] != [_SES_AUTHSERV]:
+        return ""
+    for result in results:
+        words = result.lower().split()
+        if not words or words[0].split("=", 1)[0].split("/", 1)[0] != "dmarc":
+            continue
+        if words[0].split("=", 1)[-1] != "pass":
+            return ""
+        found = [word.removeprefix("header.from=").strip('"') for word in words if word.startswith("header.from=")]
+        domain = found[0].rstrip(".") if len(found) == 1 else ""
+        return domain if _DOMAIN.match(domain) else ""
+    return ""
 
 
 def _leaves(message: Message) -> Iterator[Message]:

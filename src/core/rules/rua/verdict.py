@@ -5,6 +5,11 @@ follows the usual advice for moving off p=none (RFC 9989 "Policy Enforcement Con
 aligned pass rate at or above the threshold over the window and on every day that carries enough mail to judge
 alone, all of it under the current policy, and reports all the way through the window. One step at a time: after
 a step, the days under the old policy keep the next step away until a whole window has passed under the new one.
+
+Reports are claims: anyone can mail one to the inbox under any receiver's name with any count. So readiness needs
+two receivers at least, and every receiver carrying a meaningful part of the mail must reach the threshold on its
+own; and a failing source's share is measured against the mail of the receiver that saw it fail, which no forged
+volume under another name can dilute.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 NEXT_POLICY = {"none": "quarantine", "quarantine": "reject"}
 QUIET_DAYS = 7  # no report for this long although rua points at the inbox is a finding
 MAX_LISTED = 10  # failing sources named in a verdict
+MIN_REPORTERS = 2  # distinct reporting orgs over the window before any step
+REPORTER_SHARE = 0.05  # a reporter with this part of the window's mail is judged on its own however few it fails
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,14 @@ class FailingSource:
     source: str  # an IP address, or "other" for the small sources a day merges
     ses: bool  # inside amazonses.com's published ranges
     volume: Volume
-    share: float  # its failing messages over all the domain's messages in the window
+    share: float  # its failing messages over the mail of the reporter that saw most of it fail (at least over all)
     header_from: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReporterVolume:
+    name: str  # the reporting org, or "other" for the small reporters a day merges
+    volume: Volume
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,7 @@ class DomainVerdict:
     policy: str  # p= in the latest reports ("" without any)
     ready_for: str | None  # "quarantine" or "reject" when safe, else None
     reason: str
+    reporters: tuple[ReporterVolume, ...] = ()  # the window's reporters, largest first
 
 
 def assess(
@@ -102,7 +116,11 @@ def assess(
     ses_cache: dict[str, bool] = {}
     ses, other = Volume(), Volume()
     by_source: dict[str, tuple[Volume, set[str]]] = {}
+    failed_by: dict[str, dict[str, int]] = {}
+    by_reporter: dict[str, Volume] = {}
     for day in window:
+        for name, seen in day.reporters.items():
+            by_reporter[name] = by_reporter.get(name, Volume()) + Volume(seen.count, seen.passed)
         for address, source in day.sources.items():
             volume = Volume(source.count, source.passed)
             if address not in ses_cache:
@@ -113,16 +131,29 @@ def assess(
                 other += volume
             before, froms = by_source.get(address, (Volume(), set()))
             by_source[address] = (before + volume, froms | set(source.header_from))
+            counts = failed_by.setdefault(address, {})
+            for name, count in source.failed_by.items():
+                counts[name] = counts.get(name, 0) + count
     total = sum((rate.volume for rate in rates), Volume())
     failing = [
-        FailingSource(address, ses_cache[address], volume, volume.failed / total.total, tuple(sorted(froms)))
+        FailingSource(
+            address,
+            ses_cache[address],
+            volume,
+            _share(volume.failed, total.total, failed_by.get(address, {}), by_reporter),
+            tuple(sorted(froms)),
+        )
         for address, (volume, froms) in by_source.items()
         if volume.failed
     ]
     failing.sort(key=lambda f: (-f.volume.failed, f.source))
     policy = max(rates[-1].policies, key=_strictness) if rates else ""
     missing = not any(rate.day >= today - timedelta(days=QUIET_DAYS) for rate in rates)
-    ready_for, reason = _readiness(_Window(rates, total, policy, missing, start, threshold, min_volume))
+    reporters = tuple(
+        ReporterVolume(name, volume)
+        for name, volume in sorted(by_reporter.items(), key=lambda kv: (-kv[1].total, kv[0]))
+    )
+    ready_for, reason = _readiness(_Window(rates, total, policy, missing, start, threshold, min_volume, reporters))
     return DomainVerdict(
         domain=days[0].domain if days else "",
         start=start,
@@ -137,7 +168,17 @@ def assess(
         policy=policy,
         ready_for=ready_for,
         reason=reason,
+        reporters=reporters,
     )
+
+
+def _share(failed: int, total: int, failed_by: dict[str, int], reporters: dict[str, Volume]) -> float:
+    """The larger of the source's failures over all the mail and, per reporter, over the mail that reporter saw."""
+    shares = [failed / total]
+    shares += [
+        count / reporters[name].total for name, count in failed_by.items() if reporters.get(name, Volume()).total
+    ]
+    return max(shares)
 
 
 @dataclass(frozen=True)
@@ -151,6 +192,12 @@ class _Window:
     start: date
     threshold: float
     min_volume: int
+    reporters: Sequence[ReporterVolume] = ()
+
+    @property
+    def floor(self) -> int:
+        """Messages below which one failure breaks the threshold: too few to judge alone."""
+        return math.ceil(1 / (1 - self.threshold)) if self.threshold < 1 else 1
 
 
 def _no_reports(w: _Window) -> str:
@@ -175,6 +222,17 @@ def _late_start(w: _Window) -> str:
     return f"reports start on {w.rates[0].day}, not within the first {QUIET_DAYS} days of the window"
 
 
+def _gap(w: _Window) -> str:
+    # As at either end of the window: QUIET_DAYS without a report is an outage, not a quiet spell.
+    for before, after in zip(w.rates, w.rates[1:], strict=False):
+        if (after.day - before.day).days > QUIET_DAYS:
+            silent = (after.day - before.day).days - 1
+            return (
+                f"no reports from {before.day + timedelta(days=1)} to {after.day - timedelta(days=1)} ({silent} days)"
+            )
+    return ""
+
+
 def _quiet(w: _Window) -> str:
     return f"no reports for the last {QUIET_DAYS} days" if w.missing else ""
 
@@ -193,12 +251,53 @@ def _low_window(w: _Window) -> str:
 
 def _low_day(w: _Window) -> str:
     # A day too small for one failure to stay within the threshold is judged with the window, not alone.
-    floor = math.ceil(1 / (1 - w.threshold)) if w.threshold < 1 else 1
-    low = next((r for r in w.rates if r.volume.total >= floor and r.volume.rate < w.threshold), None)
+    low = next((r for r in w.rates if r.volume.total >= w.floor and r.volume.rate < w.threshold), None)
     return f"on {low.day} {_percent(low.volume.rate)} of {low.volume.total} messages passed DMARC" if low else ""
 
 
-_CHECKS = (_no_reports, _at_end, _mixed, _late_start, _quiet, _thin, _low_window, _low_day)
+def _few_reporters(w: _Window) -> str:
+    if len(w.reporters) >= MIN_REPORTERS:
+        return ""
+    seen = f"only {w.reporters[0].name}" if w.reporters else "no reporter named in the aggregates"
+    return (
+        f"reports from {seen}: at least {MIN_REPORTERS} distinct reporters are needed, so that no single reporter, "
+        "genuine or forged, decides the step"
+    )
+
+
+def _low_reporter(w: _Window) -> str:
+    # Each reporter judged alone: a forged report's volume under one name cannot lift another receiver's failures.
+    counted = sum(r.volume.total for r in w.reporters)
+    low = next(
+        (
+            r
+            for r in w.reporters
+            if (r.volume.total >= REPORTER_SHARE * counted or r.volume.total >= w.floor) and r.volume.rate < w.threshold
+        ),
+        None,
+    )
+    if low is None:
+        return ""
+    return (
+        f"reports from {low.name}: {_percent(low.volume.rate)} of {low.volume.total} messages passed DMARC; "
+        f"every reporter with {_percent(REPORTER_SHARE)} of the mail, or enough to judge alone, needs "
+        f"{_percent(w.threshold)}"
+    )
+
+
+_CHECKS = (
+    _no_reports,
+    _at_end,
+    _mixed,
+    _late_start,
+    _quiet,
+    _gap,
+    _thin,
+    _low_window,
+    _low_day,
+    _few_reporters,
+    _low_reporter,
+)
 
 
 def _readiness(window: _Window) -> tuple[str | None, str]:
@@ -208,7 +307,8 @@ def _readiness(window: _Window) -> tuple[str | None, str]:
     step = NEXT_POLICY[window.policy]
     return step, (
         f"{_percent(window.total.rate)} of {window.total.total} messages passed DMARC under p={window.policy} "
-        f"over the window, no day below {_percent(window.threshold)}: ready for p={step}"
+        f"over the window, no day and no reporter below {_percent(window.threshold)} ({len(window.reporters)} "
+        f"reporters): ready for p={step}"
     )
 
 

@@ -12,7 +12,20 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from core.rules.rua import daily
-from core.rules.rua.daily import MAX_SOURCES, OTHER, DayAggregate, SourceDay, add, from_json, report_day, to_json
+from core.rules.rua.daily import (
+    MAX_REPORTERS,
+    MAX_SOURCES,
+    OTHER,
+    DayAggregate,
+    DayFull,
+    ReporterDay,
+    SourceDay,
+    add,
+    from_json,
+    report_day,
+    room,
+    to_json,
+)
 from core.rules.rua.errors import AggregateUnreadable, ReportRejected
 from core.rules.rua.models import AggregateReport, Policy, Row
 from core.rules.rua.parse import parse
@@ -22,10 +35,12 @@ MAY_1 = date(2026, 5, 1)
 GOOGLE, OUTLOOK, YAHOO = (parse(sample(f"{name}.xml")) for name in ("google", "outlook", "yahoo"))
 
 
-def _report(rows: list[Row], *, report_id: str = "r1", day: date = MAY_1, p: str = "none") -> AggregateReport:
+def _report(
+    rows: list[Row], *, report_id: str = "r1", day: date = MAY_1, p: str = "none", org: str = "receiver.example"
+) -> AggregateReport:
     begin = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return AggregateReport(
-        "receiver.example",
+        org,
         "",
         report_id,
         begin,
@@ -57,7 +72,8 @@ def test_given_googles_report_when_added_to_no_day_then_the_day_holds_its_messag
     assert (day.total, day.passed) == (1420, 1418)
     assert day.sources["54.240.8.17"] == SourceDay(1412, 1412, 1412, 1412, {"none": 1412}, ("example.com",))
     assert day.sources["209.85.220.41"] == SourceDay(6, 6, 6, 0, {"none": 6}, ("example.com",))
-    assert day.sources["198.51.100.23"] == SourceDay(2, 0, 0, 0, {"none": 2}, ("example.com",))
+    assert day.sources["198.51.100.23"] == SourceDay(2, 0, 0, 0, {"none": 2}, ("example.com",), {"google.com": 2})
+    assert day.reporters == {"google.com": ReporterDay(1420, 1418)}
 
 
 def test_given_reports_of_three_receivers_when_added_then_a_sender_seen_by_all_is_summed() -> None:
@@ -153,14 +169,45 @@ def test_given_a_day_when_stored_and_read_back_then_it_is_the_same_day() -> None
     assert from_json(to_json(day).encode()) == day
 
 
-def test_given_a_day_at_its_report_limit_when_another_report_arrives_then_it_is_rejected(monkeypatch) -> None:
+def test_given_a_day_at_its_report_limit_when_asked_for_room_then_a_new_report_has_none_before_any_merge(
+    monkeypatch,
+) -> None:
     monkeypatch.setattr(daily, "MAX_REPORTS", 2)
     day = add(add(None, GOOGLE), OUTLOOK)
 
-    with pytest.raises(
-        ReportRejected, match=re.escape("example.com already has 2 reports for 2026-05-01; no more are counted")
-    ):
+    assert room(add(None, GOOGLE), OUTLOOK) == ""
+    assert room(day, GOOGLE) == ""  # counted already: adding it changes nothing
+    assert room(day, YAHOO) == "example.com already has 2 reports for 2026-05-01; no more are counted"
+    with pytest.raises(DayFull, match=re.escape("example.com already has 2 reports for 2026-05-01")) as caught:
         add(day, YAHOO)
+    assert not isinstance(caught.value, ReportRejected)  # the day filled up under the caller: not the file's fault
+
+
+def test_given_reports_of_several_orgs_when_added_then_each_reporter_keeps_its_volume_and_its_failures() -> None:
+    failing = _report([_row("192.0.2.1", 30), _row("203.0.113.9", 70, passed=False)], org="Mail.RU", report_id="m")
+    day = add(add(add(None, GOOGLE), OUTLOOK), failing)
+
+    assert day.reporters == {
+        "google.com": ReporterDay(1420, 1418),
+        "outlook.com": ReporterDay(1075, 960),
+        "mail.ru": ReporterDay(100, 30),
+    }
+    assert day.sources["203.0.113.9"].failed_by == {"mail.ru": 70}
+    assert from_json(to_json(day)) == day
+
+
+def test_given_more_reporters_than_kept_when_added_then_the_smallest_merge_into_other_with_their_failures() -> None:
+    day = None
+    for n in range(MAX_REPORTERS + 5):
+        rows = [_row("192.0.2.1", 100 + n), _row("203.0.113.9", 1, passed=False)]
+        day = add(day, _report(rows, org=f"org{n:02d}.example", report_id=f"r{n}"))
+    assert day is not None
+
+    assert len(day.reporters) == MAX_REPORTERS + 1
+    assert day.reporters[OTHER] == ReporterDay(sum(101 + n for n in range(5)), sum(100 + n for n in range(5)))
+    assert sum(r.count for r in day.reporters.values()) == day.total
+    assert day.sources["203.0.113.9"].failed_by[OTHER] == 5
+    assert sum(day.sources["203.0.113.9"].failed_by.values()) == MAX_REPORTERS + 5
 
 
 VALID = json.loads(to_json(add(None, GOOGLE)))
@@ -175,7 +222,7 @@ def _changed(**changes: object) -> str:
     [
         ("{", "not JSON"),
         ("[]", "not a daily aggregate: a JSON object is expected"),
-        (_changed(schema=2), "schema 2; this ses-guard reads schema 1"),
+        (_changed(schema=3), "schema 3; this ses-guard reads schema 2 (and 1)"),
         (_changed(sources=[]), "`sources` is missing or not an object"),
         (_changed(day="May 1"), "day: 'May 1' is not a date (YYYY-MM-DD)"),
         (_changed(total=-1), "total: -1 is not a count"),
@@ -184,7 +231,10 @@ def _changed(**changes: object) -> str:
         (_changed(reports="abc"), "reports: 'abc' is not a list"),
         (_changed(sources={"mail.example": [1, 1, 1, 1, {}, []]}), "sources: 'mail.example' is neither an IP"),
         (_changed(sources={"192.0.2.1": [1, 1, 1]}), "sources[192.0.2.1] is not [count, passed, dkim, spf"),
-        (_changed(sources={"192.0.2.1": [1, 1, 1, "1", {}, []]}), "sources[192.0.2.1]: '1' is not a count"),
+        (_changed(sources={"192.0.2.1": [1, 1, 1, 1, {}, []]}), "sources[192.0.2.1] is not [count, passed, dkim"),
+        (_changed(sources={"192.0.2.1": [1, 1, 1, "1", {}, [], {}]}), "sources[192.0.2.1]: '1' is not a count"),
+        (_changed(reporters=[]), "`reporters` is not an object"),
+        (_changed(reporters={"google.com": [1]}), "reporters[google.com] is not [count, passed]"),
     ],
 )
 def test_given_a_stored_aggregate_that_is_not_ours_when_read_then_the_error_names_the_problem(text, message) -> None:
@@ -198,3 +248,16 @@ def test_given_an_empty_day_when_stored_then_it_reads_back_empty() -> None:
     empty = DayAggregate("example.com", MAY_1)
 
     assert from_json(to_json(empty)) == empty
+
+
+def test_given_an_aggregate_stored_before_reporters_were_kept_when_read_then_it_reads_with_none() -> None:
+    stored = json.loads(to_json(add(None, GOOGLE)))
+    del stored["reporters"]
+    stored["schema"] = 1
+    stored["sources"] = {address: fields[:6] for address, fields in stored["sources"].items()}
+
+    day = from_json(json.dumps(stored))
+
+    assert (day.total, day.reporters) == (1420, {})
+    assert day.sources["198.51.100.23"] == SourceDay(2, 0, 0, 0, {"none": 2}, ("example.com",))
+    assert add(day, OUTLOOK).reporters == {"outlook.com": ReporterDay(1075, 960)}

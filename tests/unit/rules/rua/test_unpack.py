@@ -5,6 +5,7 @@ memory."""
 from __future__ import annotations
 
 import io
+import random
 import tracemalloc
 import zipfile
 from email import message_from_bytes, policy
@@ -14,7 +15,16 @@ import pytest
 
 from core.rules.rua import unpack as unpack_module
 from core.rules.rua.errors import ReportRejected
-from core.rules.rua.unpack import CHUNK, MAX_INPUT_BYTES, MAX_MEMBERS, MAX_REPORT_BYTES, Attachment, unpack
+from core.rules.rua.unpack import (
+    CHUNK,
+    MAX_DEPTH,
+    MAX_INPUT_BYTES,
+    MAX_MEMBERS,
+    MAX_PARTS,
+    MAX_REPORT_BYTES,
+    Attachment,
+    unpack,
+)
 from tests.unit.rules.rua.samples import (
     MB,
     deflated_zeros,
@@ -159,7 +169,7 @@ def test_given_a_gzip_of_a_gigabyte_of_zeros_when_unpacked_then_rejected_before_
 ) -> None:
     reason, peak = _peak_while_rejecting(gigabyte_gzip)
 
-    assert "more than 50 MB once decompressed" in reason
+    assert "more than 10 MB once decompressed" in reason
     assert peak < MAX_REPORT_BYTES + 4 * CHUNK + MB
 
 
@@ -168,7 +178,7 @@ def test_given_a_zip_of_a_gigabyte_of_zeros_when_unpacked_then_rejected_before_m
 ) -> None:
     reason, peak = _peak_while_rejecting(gigabyte_zip)
 
-    assert "more than 50 MB once decompressed" in reason
+    assert "more than 10 MB once decompressed" in reason
     assert peak < MAX_REPORT_BYTES + 4 * CHUNK + MB
 
 
@@ -287,13 +297,76 @@ def test_given_an_attachment_that_is_not_a_report_when_unpacked_then_rejected_na
     assert _rejected(mail) == "r.xml.gz: a application/gzip attachment that is neither XML, gzip nor zip"
 
 
-def test_given_parts_nested_thousands_deep_when_unpacked_then_rejected_before_parsing() -> None:
-    # The stdlib parser would take quadratic time over this; the count stops it first.
-    depth = 100_000
-    opening = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth))
-    mail = b"MIME-Version: 1.0\r\n" + opening + b"Content-Type: text/plain\r\n\r\nhi\r\n"
+def _nested(depth: int, media_type: bytes) -> bytes:
+    if media_type.startswith(b"message/"):
+        return b"Content-Type: %s\r\n\r\n" % media_type * depth + b"Subject: hi\r\n\r\nhi\r\n"
+    opening = b"".join(b'Content-Type: %s; boundary="b%d"\r\n\r\n--b%d\r\n' % (media_type, i, i) for i in range(depth))
+    return b"MIME-Version: 1.0\r\n" + opening + b"Content-Type: text/plain\r\n\r\nhi\r\n"
 
-    assert _rejected(mail) == f"the message has {depth} multipart or message parts; reports have at most 32"
+
+@pytest.mark.parametrize(
+    ("depth", "media_type"),
+    [
+        (100_000, b"multipart/mixed"),
+        (1_500, b"=?utf-8?q?multipart?=/mixed"),  # an encoded word the parser decodes
+        (1_500, b"=?utf-8?b?bXVsdGlwYXJ0L21peGVk?="),
+        (1_500, b"\x1cmultipart/mixed"),  # whitespace to str.strip(), not to a bytes pattern
+        (1_500, b"message/rfc822"),
+    ],
+)
+def test_given_parts_nested_thousands_deep_however_spelled_when_unpacked_then_parsing_stops_at_the_depth_limit(
+    monkeypatch, depth, media_type
+) -> None:
+    # Each level multiplies the parser's work per line and deepens its recursion; it must stop opening parts at the
+    # limit, not after.
+    opened = []
+    new_message = unpack_module._BoundedParser._new_message
+
+    def counted(parser: unpack_module._BoundedParser) -> None:
+        opened.append(1)
+        new_message(parser)
+
+    monkeypatch.setattr(unpack_module._BoundedParser, "_new_message", counted)
+
+    assert (
+        _rejected(_nested(depth, media_type))
+        == f"the message nests parts more than {MAX_DEPTH} deep; reports nest a few"
+    )
+    assert len(opened) == MAX_DEPTH + 1
+
+
+def test_given_a_report_nested_as_deep_as_a_forwarded_one_when_unpacked_then_it_is_read() -> None:
+    inner = report_mail(("r.xml", "text/xml", YAHOO))
+    outer = EmailMessage()
+    outer.set_content("forwarded")
+    outer.add_attachment(message_from_bytes(inner, policy=policy.default))
+    wrapper = EmailMessage()
+    wrapper.set_content("forwarded again")
+    wrapper.add_attachment(outer)
+
+    assert unpack(wrapper.as_bytes()) == [Attachment("r.xml", YAHOO)]
+
+
+def test_given_a_flat_mail_of_more_parts_than_read_when_unpacked_then_rejected_for_their_number() -> None:
+    mail = report_mail(*[(f"n{i}.txt", "text/plain", b"note") for i in range(MAX_PARTS)])
+
+    assert _rejected(mail) == f"the message has more than {MAX_PARTS} parts; reports have a few"
+
+
+def test_given_a_header_nesting_comments_thousands_deep_when_unpacked_then_rejected_as_malformed() -> None:
+    header = b"Content-Type: " + b"(" * 5_000 + b"x" + b")" * 5_000 + b"multipart/mixed; boundary=b"
+    mail = header + b"\r\n\r\n--b\r\nContent-Type: text/xml\r\n\r\n<feedback/>\r\n--b--\r\n"
+
+    assert _rejected(mail).startswith("the message is malformed: RecursionError: maximum recursion depth exceeded")
+
+
+def test_given_reports_within_the_limit_each_but_over_20_mb_together_when_unpacked_then_rejected() -> None:
+    # Four symbols a byte: it compresses four times, well within the ratio, so only the total can stop it.
+    padding = random.Random(0).randbytes(8 * MB).translate(bytes(b"abcd"[i % 4] for i in range(256)))
+    report = GOOGLE.replace(b"<feedback>", b"<feedback><!--" + padding + b"-->")
+    archive = zipped({f"r{i}.xml": report for i in range(3)})
+
+    assert _rejected(archive, "r.zip") == "r.zip: r2.xml: the reports together exceed 20 MB decompressed"
 
 
 def test_given_reports_over_the_total_budget_when_unpacked_then_rejected(monkeypatch) -> None:
@@ -302,3 +375,52 @@ def test_given_reports_over_the_total_budget_when_unpacked_then_rejected(monkeyp
     mail = report_mail(("a.xml.gz", "application/gzip", gzipped(padded)), ("b.xml", "text/xml", padded))
 
     assert _rejected(mail) == "b.xml: the reports together exceed 1 MB decompressed"
+
+
+# --- who sent it, as SES saw it -----------------------------------------------------------------------------------
+
+SES_RESULTS = (
+    b"Authentication-Results: amazonses.com;\r\n spf=pass (spf: domain of bounce.google.com designates 209.85.1.2 "
+    b"as permitted sender) smtp.mailfrom=bounce.google.com;\r\n dkim=pass header.i=@google.com;\r\n"
+    b" dmarc=pass header.from=google.com;\r\n"
+)
+
+
+def test_given_a_mail_ses_received_with_dmarc_passing_when_unpacked_then_each_report_names_the_reporter() -> None:
+    mail = SES_RESULTS + report_mail(("a.xml", "text/xml", YAHOO), ("b.xml.gz", "application/gzip", gzipped(GOOGLE)))
+
+    assert [a.reporter for a in unpack(mail)] == ["google.com", "google.com"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"",
+        SES_RESULTS.replace(b"dmarc=pass", b"dmarc=fail"),
+        SES_RESULTS.replace(b"amazonses.com;", b"mx.example.net;"),
+        SES_RESULTS.replace(b"header.from=google.com", b"header.from=google.com header.from=evil.example"),
+        SES_RESULTS.replace(b"google.com;\r\n", b"goo gle;\r\n"),
+        # The sender's own header sits below the one SES wrote on top.
+        b"Authentication-Results: amazonses.com; dmarc=fail header.from=evil.example\r\n" + SES_RESULTS,
+        b"Authentication-Results: amazonses.com; dmarc=pass header.from=google.com" + b" " * 3_000 + b"\r\n",
+    ],
+)
+def test_given_no_passing_verdict_on_top_from_ses_when_unpacked_then_no_reporter_but_the_report_is_read(
+    headers,
+) -> None:
+    [attachment] = unpack(headers + report_mail(("a.xml", "text/xml", YAHOO)))
+
+    assert (attachment.xml, attachment.reporter) == (YAHOO, "")
+
+
+def test_given_a_sender_forging_ses_below_the_real_verdict_when_unpacked_then_only_the_top_one_counts() -> None:
+    forged = b"Authentication-Results: amazonses.com; dmarc=pass header.from=google.com\r\n"
+    real = SES_RESULTS.replace(b"header.from=google.com", b"header.from=evil.example")
+
+    [attachment] = unpack(real + forged + report_mail(("a.xml", "text/xml", YAHOO)))
+
+    assert attachment.reporter == "evil.example"
+
+
+def test_given_a_bare_file_when_unpacked_then_it_has_no_reporter() -> None:
+    assert unpack(gzipped(GOOGLE), "r.xml.gz")[0].reporter == ""

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
-from core.rules.rua.daily import OTHER, DayAggregate, SourceDay
+from core.rules.rua.daily import OTHER, DayAggregate, ReporterDay, SourceDay
 from core.rules.rua.verdict import FailingSource, Volume, assess, next_record, ses_networks_from_spf
 
 AMAZONSES_SPF = (
@@ -20,21 +21,62 @@ AMAZONSES_SPF = (
 SES = ses_networks_from_spf([AMAZONSES_SPF])
 TODAY = date(2026, 6, 1)
 SES_IP, FORWARDER, VENDOR, SPOOFER = "54.240.8.17", "209.85.220.41", "203.0.113.50", "198.51.100.23"
+CRM = "192.0.2.80"
 
 
-def _day(ago: int, sources: dict[str, tuple[int, int]], *, policies: tuple[str, ...] = ("none",)) -> DayAggregate:
-    """The aggregate of the day `ago` days before TODAY; sources map an address to (messages, DMARC passes)."""
+def _day(
+    ago: int,
+    sources: dict[str, tuple[int, int]],
+    *,
+    policies: tuple[str, ...] = ("none",),
+    reporter: str = "",
+) -> DayAggregate:
+    """The aggregate of the day `ago` days before TODAY; sources map an address to (messages, DMARC passes). One
+    reporter saw it all: `reporter`, else google.com on even days and yahoo.com on odd ones."""
+    by = reporter or ("google.com" if ago % 2 == 0 else "yahoo.com")
+    total, passed = sum(count for count, _ in sources.values()), sum(passed for _, passed in sources.values())
     return DayAggregate(
         domain="example.com",
         day=TODAY - timedelta(days=ago),
         reports=("k",),
-        total=sum(count for count, _ in sources.values()),
-        passed=sum(passed for _, passed in sources.values()),
+        total=total,
+        passed=passed,
         policies=policies,
         sources={
-            ip: SourceDay(count, passed, passed, 0, {"none": count}, ("example.com",))
+            ip: SourceDay(
+                count,
+                passed,
+                passed,
+                0,
+                {"none": count},
+                ("example.com",),
+                {by: count - passed} if passed < count else {},
+            )
             for ip, (count, passed) in sources.items()
         },
+        reporters={by: ReporterDay(total, passed)},
+    )
+
+
+def _merged(*days: DayAggregate) -> DayAggregate:
+    """Several reporters' aggregates of one day, added up as the daily aggregate adds reports."""
+    sources: dict[str, SourceDay] = {}
+    for day in days:
+        for ip, s in day.sources.items():
+            was = sources.get(ip, SourceDay())
+            failed_by = {**was.failed_by, **s.failed_by}
+            sources[ip] = SourceDay(
+                was.count + s.count, was.passed + s.passed, was.dkim + s.dkim, 0, {}, s.header_from, failed_by
+            )
+    return DayAggregate(
+        domain=days[0].domain,
+        day=days[0].day,
+        reports=tuple(f"k{n}" for n in range(len(days))),
+        total=sum(d.total for d in days),
+        passed=sum(d.passed for d in days),
+        policies=days[0].policies,
+        sources=sources,
+        reporters={name: r for d in days for name, r in d.reporters.items()},
     )
 
 
@@ -56,7 +98,8 @@ def test_given_a_clean_month_at_none_when_assessed_then_ready_for_quarantine_wit
     assert len(verdict.days) == 30
     assert (verdict.policy, verdict.ready_for, verdict.failing, verdict.ses_failing) == ("none", "quarantine", (), ())
     assert verdict.reason == (
-        "100% of 30120 messages passed DMARC under p=none over the window, no day below 99%: ready for p=quarantine"
+        "100% of 30120 messages passed DMARC under p=none over the window, no day and no reporter below 99% "
+        "(2 reporters): ready for p=quarantine"
     )
 
 
@@ -233,3 +276,81 @@ def test_given_other_txt_values_and_qualifiers_when_read_then_only_passing_ip_te
         ipaddress.ip_network("198.51.100.0/24"),
         ipaddress.ip_network("2001:db8::/32"),
     ]
+
+
+# --- reports are claims: forged volume, one reporter, outages -------------------------------------------------------
+
+
+def test_given_a_forged_daily_report_of_huge_passing_volume_when_assessed_then_not_ready_and_the_crm_is_named() -> None:
+    # A genuine receiver sees 70% pass, a CRM failing; anyone mails one report a day claiming 2e9 passes as google.com.
+    genuine = {SES_IP: (700, 700), CRM: (300, 0)}
+    days = [
+        _merged(
+            _day(ago, genuine, reporter="yahoo.com"),
+            _day(ago, {SES_IP: (2_000_000_000, 2_000_000_000)}, reporter="google.com"),
+        )
+        for ago in range(1, 31)
+    ]
+
+    verdict = assess(days, SES, 30, TODAY)
+
+    assert verdict.volume.rate > 0.999
+    assert verdict.ready_for is None
+    assert verdict.reason == (
+        "reports from yahoo.com: 70% of 30000 messages passed DMARC; every reporter with 5% of the mail, or enough to "
+        "judge alone, needs 99%"
+    )
+    assert [(f.source, f.share) for f in verdict.failing] == [(CRM, 0.3)]
+
+
+def test_given_every_report_from_one_reporter_when_assessed_then_not_ready_for_lack_of_a_second() -> None:
+    verdict = assess([_day(ago, CLEAN, reporter="google.com") for ago in range(1, 31)], SES, 30, TODAY)
+
+    assert verdict.ready_for is None
+    assert verdict.reason == (
+        "reports from only google.com: at least 2 distinct reporters are needed, so that no single reporter, "
+        "genuine or forged, decides the step"
+    )
+
+
+def test_given_a_small_reporter_failing_beyond_the_allowance_when_assessed_then_it_blocks_the_step() -> None:
+    # 2% of the mail, too little for the 5% share, but enough messages to fail the threshold on its own.
+    days = [
+        _merged(_day(ago, CLEAN, reporter="google.com"), _day(ago, {VENDOR: (20, 10)}, reporter="mail.ru"))
+        for ago in range(1, 31)
+    ]
+
+    verdict = assess(days, SES, 30, TODAY)
+
+    assert verdict.volume.rate >= 0.99
+    assert verdict.reason.startswith("reports from mail.ru: 50% of 600 messages passed DMARC")
+
+
+def test_given_a_tiny_reporter_with_one_failure_when_assessed_then_the_window_judges_it() -> None:
+    days = [*_month(CLEAN, days=range(2, 31)), _merged(_day(1, CLEAN), _day(1, {VENDOR: (3, 2)}, reporter="mail.ru"))]
+
+    assert assess(days, SES, 30, TODAY).ready_for == "quarantine"
+
+
+def test_given_aggregates_without_reporters_when_assessed_then_not_ready() -> None:
+    days = [replace(day, reporters={}) for day in _month(CLEAN)]
+
+    verdict = assess(days, SES, 30, TODAY)
+
+    assert verdict.reason.startswith("reports from no reporter named in the aggregates: at least 2 distinct")
+
+
+def test_given_reports_at_both_ends_of_the_window_only_when_assessed_then_the_outage_between_blocks_the_step() -> None:
+    days = [*_month(CLEAN, days=range(1, 4)), *_month(CLEAN, days=range(28, 31))]
+
+    verdict = assess(days, SES, 30, TODAY)
+
+    assert verdict.ready_for is None
+    assert verdict.reason == "no reports from 2026-05-05 to 2026-05-28 (24 days)"
+
+
+@pytest.mark.parametrize(("silent", "ready"), [(6, "quarantine"), (7, None)])
+def test_given_days_without_reports_mid_window_when_assessed_then_a_week_of_silence_blocks(silent, ready) -> None:
+    days = [day for day in _month(CLEAN) if not 10 <= (TODAY - day.day).days < 10 + silent]
+
+    assert assess(days, SES, 30, TODAY).ready_for == ready
