@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.kernel.models import Answer, Code, Finding, Identity, Record, ZoneView
-from core.rules.records import record_set
+from core.rules.records import holds, record_set
 from core.rules.safety import blocker
 from core.rules.zones import seen_delegated, undetermined
 
@@ -64,6 +64,20 @@ class Findings:
         entry.records.extend(r for r in records if r not in entry.records)
         entry.fixable = entry.fixable and fixable
         entry.ttl = max(entry.ttl, ttl)
+
+    def absent(self, code: Code, message: str, wanted: Record, view: ZoneView) -> None:
+        """A record live DNS lacks: on its way when Route 53 holds it in a zone receivers see, no finding while that
+        cannot be told (`undecided`), else a `code` finding for the missing record."""
+        held = holds(view, wanted)
+        if held and may_propagate(view):
+            self.add(
+                Code.DNS_NOT_PROPAGATED,
+                f"Route 53 holds the {wanted.type} of {wanted.name}, but live DNS does not show it yet.",
+                (replace(wanted, role="found"),),
+                ttl=ttl_at(view, wanted.name, wanted.type),
+            )
+        elif not undecided(view, held):
+            self.missing(code, message, wanted, view)
 
     def query_failed(self, what: str, answer: Answer) -> None:
         """CHECK_FAILED for a DNS query that got no answer; `what` names what it was after ("the MX of x")."""

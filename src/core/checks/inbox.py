@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from core.checks.findings import Findings, may_propagate, ttl_at, undecided
+from core.checks.findings import Findings
 from core.kernel.models import Code, DomainObservation, Finding, Identity, Record, ZoneView
-from core.rules.records import holds
 from core.rules.required import receiving_records
 from core.rules.safety import normalise_mx
 
@@ -33,15 +30,8 @@ def check_receiving(
                 "a domain that receives with SES, or forward the reports into the inbox.",
                 (Record(name, "MX", answer.values, "found"),),
             )
-    elif holds(view, record) and may_propagate(view):
-        found.add(
-            Code.DNS_NOT_PROPAGATED,
-            f"Route 53 holds the MX of {name}, but live DNS does not show it yet.",
-            (replace(record, role="found"),),
-            ttl=ttl_at(view, name, "MX"),
-        )
-    elif not undecided(view, holds(view, record)):
-        found.missing(
+    else:
+        found.absent(
             Code.REPORTS_MX_MISSING,
             f"{name} has no MX record, so SES in {region} does not receive mail to {address}, where DMARC aggregate "
             "reports are sent.",

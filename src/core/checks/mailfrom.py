@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from core.checks.findings import Findings, may_propagate, ttl_at, undecided
 from core.kernel.models import Answer, Code, DomainObservation, Finding, Identity, Record, ZoneView
-from core.rules.records import holds, values_at
+from core.rules.records import values_at
 from core.rules.required import mail_from_mx_value, mail_from_records
 from core.rules.safety import normalise_mx
 from core.rules.spf import SES_DOMAIN, parse_spf, spf_records
@@ -63,18 +61,7 @@ def _check_mx(found: Findings, identity: Identity, answer: Answer, view: ZoneVie
                 (Record(name, "MX", answer.values, "found"), wanted),
             )
         return
-    held = holds(view, wanted)
-    if held and may_propagate(view):
-        found.add(
-            Code.DNS_NOT_PROPAGATED,
-            f"Route 53 holds the MX of {name}, but live DNS does not show it yet.",
-            (replace(wanted, role="found"),),
-            ttl=ttl_at(view, name, "MX"),
-        )
-        return
-    if undecided(view, held):
-        return
-    found.missing(
+    found.absent(
         Code.MAIL_FROM_MX_MISSING,
         f"{name} has no MX record, so SES cannot use it as the MAIL FROM domain.",
         wanted,
