@@ -140,6 +140,47 @@ def test_given_cname_to_target_without_txt_when_looked_up_then_nodata_with_cname
     assert (answer.status, answer.values, answer.cname) == ("NODATA", (), "tok3.dkim.amazonses.com")
 
 
+def test_given_a_chain_of_two_cnames_when_txt_looked_up_then_key_at_its_end_and_first_hop_reported(
+    dns_server, dns_client
+):
+    dns_server.add("tok4._domainkey.example.com", "CNAME", "tok4.dkim.amazonses.com")
+    dns_server.add("tok4.dkim.amazonses.com", "CNAME", "tok4.dkim.eu-west-1.amazonses.com")
+    dns_server.add("tok4.dkim.eu-west-1.amazonses.com", "TXT", f"p={DKIM_KEY}")
+
+    answer = dns_client.lookup("tok4._domainkey.example.com", "TXT")
+
+    assert (answer.status, answer.values, answer.cname) == ("OK", (f"p={DKIM_KEY}",), "tok4.dkim.amazonses.com")
+    assert dns_server.queries_received == 1
+
+
+def test_given_a_chain_of_two_cnames_to_nowhere_when_txt_looked_up_then_nxdomain_with_first_hop(dns_server, dns_client):
+    dns_server.add("tok5._domainkey.example.com", "CNAME", "hop.example.com")
+    dns_server.add("hop.example.com", "CNAME", "tok5.dkim.amazonses.com")
+
+    answer = dns_client.lookup("tok5._domainkey.example.com", "TXT")
+
+    assert (answer.status, answer.cname) == ("NXDOMAIN", "hop.example.com")
+
+
+def test_given_a_cname_beside_a_txt_when_txt_looked_up_then_the_cname_is_followed(dns_server, dns_client):
+    # No valid zone holds both; a resolver that meets a CNAME follows it, whatever else the name holds.
+    dns_server.add("tok6._domainkey.example.com", "CNAME", "tok6.dkim.amazonses.com")
+    dns_server.add("tok6._domainkey.example.com", "TXT", "p=beside")
+    dns_server.add("tok6.dkim.amazonses.com", "TXT", f"p={DKIM_KEY}")
+
+    answer = dns_client.lookup("tok6._domainkey.example.com", "TXT")
+
+    assert (answer.values, answer.cname) == ((f"p={DKIM_KEY}",), "tok6.dkim.amazonses.com")
+
+
+def test_given_a_txt_key_at_the_name_itself_when_txt_looked_up_then_no_cname_reported(dns_server, dns_client):
+    dns_server.add("tok7._domainkey.example.com", "TXT", f"p={DKIM_KEY}")
+
+    answer = dns_client.lookup("tok7._domainkey.example.com", "TXT")
+
+    assert (answer.status, answer.values, answer.cname) == ("OK", (f"p={DKIM_KEY}",), "")
+
+
 # -- NXDOMAIN / NODATA -----------------------------------------------------------------------------------------
 
 

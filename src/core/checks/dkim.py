@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core.checks.findings import Findings, may_propagate, ttl_at, undecided
-from core.kernel.models import Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
+from core.kernel.models import Answer, Code, DkimObservation, DomainObservation, Finding, Identity, Record, ZoneView
 from core.kernel.names import normalise
 from core.rules.dkimkey import rsa_key_bits
 from core.rules.records import values_at
@@ -43,7 +43,7 @@ def check_dkim(identity: Identity, obs: DomainObservation, view: ZoneView) -> li
 def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> bool:
     """Judge one token; True when its CNAME is missing from live DNS and, as far as this run can tell, Route 53."""
     expected = normalise(token.expected_target)
-    cname = token.cname
+    cname = cname_at(token)
     if cname.failed:
         found.query_failed(f"the CNAME at {token.name}", cname)
         return False
@@ -77,6 +77,19 @@ def _check_token(found: Findings, token: DkimObservation, view: ZoneView) -> boo
         )
         return False
     return not undecided(view, held)
+
+
+def cname_at(token: DkimObservation) -> Answer:
+    """The CNAME at the token's name, as a CNAME query would answer it, read from the TXT answer: a resolver answers
+    TXT at a name holding a CNAME with the chain from that CNAME, whatever its end holds (a key, NODATA, NXDOMAIN).
+    Without a CNAME in the chain the name holds none: NXDOMAIN when the name does not exist, else NODATA (it may hold
+    a TXT key or other data). A failed TXT answer says nothing about the name: the CNAME query's answer is read."""
+    txt = token.txt
+    if txt.failed:
+        return token.cname_query or replace(txt, rdtype="CNAME")
+    if txt.cname:
+        return Answer(token.name, "CNAME", "OK", (txt.cname,))
+    return Answer(token.name, "CNAME", "NXDOMAIN" if txt.status == "NXDOMAIN" else "NODATA")
 
 
 def _ses_signing_target(target: str, token: str) -> bool:

@@ -542,11 +542,15 @@ class Answer:
 
 @dataclass(frozen=True)
 class DkimObservation:
+    """One Easy DKIM token as live DNS shows it, read with one TXT query: the resolver follows the CNAME chain, so
+    the answer holds both the key at the chain's end and, in `txt.cname`, the CNAME at the name."""
+
     token: str
     name: str  # <token>._domainkey.<domain>
     expected_target: str  # <token>.<SigningHostedZone>
-    cname: Answer  # CNAME at the name
-    txt: Answer  # TXT at the name; follows the CNAME, so it is the published key
+    txt: Answer  # TXT at the name through any CNAME chain: the published key; `txt.cname` is the chain's first hop
+    # The CNAME at the name, queried only when `txt` failed, since the failure may lie behind a CNAME that is there.
+    cname_query: Answer | None = None
 
 
 @dataclass(frozen=True)

@@ -60,13 +60,16 @@ def _dkim(identity: Identity, dns: Lookup) -> tuple[DkimObservation, ...]:
     observations = []
     for token in dkim.tokens:
         name = dkim_name(token, identity.domain)
+        # One TXT query shows both the CNAME (the chain's first hop, also when its end is NODATA or NXDOMAIN) and the
+        # key. A failed one shows neither: the CNAME query then tells a failing name from a failing key behind it.
+        txt = dns.lookup(name, "TXT")
         observations.append(
             DkimObservation(
                 token=token,
                 name=name,
                 expected_target=dkim_target(token, dkim.signing_hosted_zone),
-                cname=dns.lookup(name, "CNAME"),
-                txt=dns.lookup(name, "TXT"),
+                txt=txt,
+                cname_query=dns.lookup(name, "CNAME") if txt.failed else None,
             )
         )
     return tuple(observations)

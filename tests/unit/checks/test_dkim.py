@@ -44,18 +44,13 @@ def target_of(token: str) -> str:
 
 def good(token: str, key: str = KEY_2048, domain: str = "example.com") -> DkimObservation:
     name = name_of(token, domain)
-    return DkimObservation(
-        token,
-        name,
-        target_of(token),
-        Answer(name, "CNAME", "OK", (target_of(token),)),
-        Answer(name, "TXT", "OK", (key,), cname=target_of(token)),
-    )
+    return DkimObservation(token, name, target_of(token), Answer(name, "TXT", "OK", (key,), cname=target_of(token)))
 
 
 def absent(token: str, status: AnswerStatus = "NXDOMAIN") -> DkimObservation:
+    """No CNAME at the name: it does not exist (NXDOMAIN) or holds neither a CNAME nor a TXT (NODATA)."""
     name = name_of(token)
-    return DkimObservation(token, name, target_of(token), Answer(name, "CNAME", status), Answer(name, "TXT", status))
+    return DkimObservation(token, name, target_of(token), Answer(name, "TXT", status))
 
 
 def observe(*tokens: DkimObservation, domain: str = "example.com") -> DomainObservation:
@@ -88,9 +83,7 @@ def test_given_two_tokens_missing_when_checked_then_one_finding_lists_both_recor
 def test_given_a_regional_signing_zone_when_a_token_is_missing_then_the_record_points_into_that_zone() -> None:
     name = name_of(TOKENS[0])
     regional = f"{TOKENS[0]}.dkim.eu-south-2.amazonses.com"
-    obs = observe(
-        DkimObservation(TOKENS[0], name, regional, Answer(name, "CNAME", "NXDOMAIN"), Answer(name, "TXT", "NXDOMAIN"))
-    )
+    obs = observe(DkimObservation(TOKENS[0], name, regional, Answer(name, "TXT", "NXDOMAIN")))
     missing = only(check_dkim(identity(zone="dkim.eu-south-2.amazonses.com"), obs, view()), Code.DKIM_RECORD_MISSING)
     assert missing.records == (Record(name, "CNAME", (regional,)),)
 
@@ -121,7 +114,6 @@ def test_given_a_cname_to_another_target_when_checked_then_conflict_shows_what_i
         TOKENS[0],
         name,
         target_of(TOKENS[0]),
-        Answer(name, "CNAME", "OK", ("selector1.mailprovider.example",)),
         Answer(name, "TXT", "OK", (KEY_1024,), cname="selector1.mailprovider.example"),
     )
     findings = check_dkim(identity(), observe(other, good(TOKENS[1]), good(TOKENS[2])), view())
@@ -136,9 +128,7 @@ def test_given_a_cname_to_another_target_when_checked_then_conflict_shows_what_i
 
 def test_given_a_txt_key_instead_of_the_cname_when_checked_then_conflict_shows_the_txt() -> None:
     name = name_of(TOKENS[0])
-    txt_only = DkimObservation(
-        TOKENS[0], name, target_of(TOKENS[0]), Answer(name, "CNAME", "NODATA"), Answer(name, "TXT", "OK", (KEY_2048,))
-    )
+    txt_only = DkimObservation(TOKENS[0], name, target_of(TOKENS[0]), Answer(name, "TXT", "OK", (KEY_2048,)))
     conflict = only(check_dkim(identity(), observe(txt_only), view()), Code.DKIM_RECORD_CONFLICT)
     assert conflict.records == (
         Record(name, "TXT", (KEY_2048,), "found"),
@@ -166,8 +156,8 @@ def test_given_the_cname_query_failed_when_checked_then_check_failed_names_the_n
         TOKENS[0],
         name,
         target_of(TOKENS[0]),
-        Answer(name, "CNAME", "FAILED", error="timeout after 5s"),
         Answer(name, "TXT", "FAILED", error="timeout after 5s"),
+        cname_query=Answer(name, "CNAME", "FAILED", error="timeout after 5s"),
     )
     findings = check_dkim(identity(), observe(failed, good(TOKENS[1])), view())
     assert codes(findings) == [Code.CHECK_FAILED]
@@ -181,8 +171,8 @@ def test_given_the_key_query_failed_behind_a_good_cname_when_checked_then_check_
         TOKENS[0],
         name,
         target_of(TOKENS[0]),
-        Answer(name, "CNAME", "OK", (target_of(TOKENS[0]),)),
         Answer(name, "TXT", "FAILED", error="SERVFAIL from 192.0.2.53:53"),
+        cname_query=Answer(name, "CNAME", "OK", (target_of(TOKENS[0]),)),
     )
     findings = check_dkim(identity(), observe(failed_key), view())
     assert codes(findings) == [Code.CHECK_FAILED]
@@ -244,7 +234,6 @@ def test_given_a_cname_into_another_ses_signing_zone_when_checked_then_it_is_acc
         token=token,
         name=f"{token}._domainkey.example.com",
         expected_target=f"{token}.dkim.amazonses.com",
-        cname=Answer(f"{token}._domainkey.example.com", "CNAME", "OK", (f"{token}.dkim.eu-central-1.amazonses.com",)),
         txt=Answer(
             f"{token}._domainkey.example.com",
             "TXT",
@@ -299,3 +288,70 @@ def test_given_an_own_easy_dkim_identity_with_missing_cnames_when_checking_then_
     obs = DomainObservation("example.com", dkim=(absent(TOKENS[0]), good(TOKENS[1]), good(TOKENS[2])))
 
     assert only(check_dkim(identity(), obs, view()), Code.DKIM_RECORD_MISSING).fixable is True
+
+
+# -- the CNAME as the one TXT answer shows it ------------------------------------------------------------------
+
+
+def txt_answer(token: str, status: AnswerStatus, *values: str, cname: str = "", error: str = "") -> DkimObservation:
+    name = name_of(token)
+    return DkimObservation(token, name, target_of(token), Answer(name, "TXT", status, values, cname, error))
+
+
+@pytest.mark.parametrize("status", ["NXDOMAIN", "NODATA"])
+def test_given_the_right_cname_to_a_target_without_key_when_checked_then_nothing_is_found(status) -> None:
+    # The chain's end holds no key (NODATA) or does not exist (NXDOMAIN): the CNAME SES checks is in place.
+    obs = observe(txt_answer(TOKENS[0], status, cname=target_of(TOKENS[0])), good(TOKENS[1]), good(TOKENS[2]))
+
+    assert check_dkim(identity(), obs, view()) == []
+
+
+def test_given_a_name_holding_other_data_but_no_cname_or_txt_when_checked_then_the_cname_is_missing() -> None:
+    missing = only(check_dkim(identity(), observe(txt_answer(TOKENS[0], "NODATA")), view()), Code.DKIM_RECORD_MISSING)
+
+    assert missing.records == (Record(name_of(TOKENS[0]), "CNAME", (target_of(TOKENS[0]),)),)
+
+
+def test_given_a_chain_whose_first_hop_is_not_ses_when_checked_then_the_conflict_names_the_first_hop() -> None:
+    # Two hops, the owner's own name first: a key at the end does not make the CNAME SES checks right.
+    chained = txt_answer(TOKENS[0], "OK", KEY_2048, cname="dkim1.example.com")
+
+    conflict = only(check_dkim(identity(), observe(chained), view()), Code.DKIM_RECORD_CONFLICT)
+
+    assert conflict.records[0] == Record(name_of(TOKENS[0]), "CNAME", ("dkim1.example.com",), "found")
+
+
+def test_given_a_failed_txt_query_and_a_wrong_cname_when_checked_then_conflict_not_check_failed() -> None:
+    name = name_of(TOKENS[0])
+    failed_behind = DkimObservation(
+        TOKENS[0],
+        name,
+        target_of(TOKENS[0]),
+        Answer(name, "TXT", "FAILED", error="SERVFAIL from 192.0.2.53:53"),
+        cname_query=Answer(name, "CNAME", "OK", ("broken.mailprovider.example",)),
+    )
+
+    assert codes(check_dkim(identity(), observe(failed_behind), view())) == [Code.DKIM_RECORD_CONFLICT]
+
+
+@pytest.mark.parametrize("status", ["NXDOMAIN", "NODATA"])
+def test_given_a_failed_txt_query_and_no_cname_when_checked_then_the_cname_is_missing(status) -> None:
+    name = name_of(TOKENS[0])
+    no_cname = DkimObservation(
+        TOKENS[0],
+        name,
+        target_of(TOKENS[0]),
+        Answer(name, "TXT", "FAILED", error="SERVFAIL from 192.0.2.53:53"),
+        cname_query=Answer(name, "CNAME", status),
+    )
+
+    assert codes(check_dkim(identity(), observe(no_cname), view())) == [Code.DKIM_RECORD_MISSING]
+
+
+def test_given_a_failed_txt_query_and_no_cname_query_when_checked_then_check_failed_never_missing() -> None:
+    failed = txt_answer(TOKENS[0], "FAILED", error="time budget spent")
+
+    findings = check_dkim(identity(), observe(failed), view())
+
+    assert codes(findings) == [Code.CHECK_FAILED]
+    assert f"the CNAME at {name_of(TOKENS[0])} (time budget spent)" in findings[0].message

@@ -40,9 +40,7 @@ def identity(mail_from: str = "") -> Identity:
 def nothing_live(mail_from: str = "") -> DomainObservation:
     """Live DNS shows none of the identity's records."""
     name = f"{TOKEN}._domainkey.example.com"
-    dkim = DkimObservation(
-        TOKEN, name, f"{TOKEN}.dkim.amazonses.com", Answer(name, "CNAME", "NXDOMAIN"), Answer(name, "TXT", "NXDOMAIN")
-    )
+    dkim = DkimObservation(TOKEN, name, f"{TOKEN}.dkim.amazonses.com", Answer(name, "TXT", "NXDOMAIN"))
     return DomainObservation(
         domain="example.com",
         dkim=(dkim,),
