@@ -1,4 +1,6 @@
-# The SAM application's checks: sam validate --lint, cfn-lint, checkov, parliament and sam build.
+# The SAM application's checks: sam validate --lint, cfn-lint, checkov, parliament and sam build; cfn-lint and checkov
+# on member-role.yaml (the role each member account holds in organisation mode); cfn-lint on the state machines'
+# definitions, which it does not read inside an AWS::Serverless::StateMachine.
 # Included by the Makefile. The SAM CLI and the scanners each live in their own virtual environment: they pin
 # boto3, click, networkx and packaging at versions that clash with the app's .venv/ and with each other.
 PYTHON ?= python3
@@ -8,6 +10,9 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(shell cksum < requirements-sam.txt | cut -
 CHECKS_STAMP := $(CHECKS_VENV)/.installed-$(shell cksum < requirements-checks.txt | cut -d' ' -f1)
 SAM_REGION ?= eu-west-1
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$(SAM_REGION)
+MEMBER_TEMPLATE := member-role.yaml
+# The state machines' definitions as plain AWS::StepFunctions::StateMachine resources (tests/state_machine.py).
+ASL_CHECK := .aws-sam/asl-check.json
 # sam build needs the runtime's interpreter as `python3.13`; pyenv machines have it as an installed version.
 PY313_PYENV := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | tail -n 1)
 
@@ -50,8 +55,14 @@ endef
 template-check: sam-venv checks-venv
 	$(SAM_ENV) $(SAM_VENV)/bin/sam validate --lint --region $(SAM_REGION) --template-file template.yaml
 	$(SAM_VENV)/bin/cfn-lint --regions $(SAM_REGION) -- template.yaml
+	mkdir -p $(dir $(ASL_CHECK))
+	$(CHECKS_VENV)/bin/python -m tests.state_machine template.yaml > $(ASL_CHECK)
+	$(SAM_VENV)/bin/cfn-lint --regions $(SAM_REGION) -- $(ASL_CHECK)
+	$(SAM_VENV)/bin/cfn-lint --regions $(SAM_REGION) -- $(MEMBER_TEMPLATE)
 	$(CHECKS_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation --file template.yaml
+	$(CHECKS_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation --file $(MEMBER_TEMPLATE)
 	$(CHECKS_VENV)/bin/python -m tests.iam_policies template.yaml
+	$(CHECKS_VENV)/bin/python -m tests.iam_policies $(MEMBER_TEMPLATE)
 	@$(SAM_BUILD)
 
 sam-build: sam-venv

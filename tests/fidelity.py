@@ -8,6 +8,11 @@ identity object, so a moto reset drops it with the identity. `seed_identity` cre
 The account's state per region (GetAccount) lives on moto's sesv2 backend of the region; `set_account` sets it.
 The account's regions and their opt-in status (account:ListRegions) live on moto's account backend;
 `set_region_opt_in` changes them and `deny_list_regions` takes the permission away.
+STS AssumeRole answers AccessDenied for a role that does not exist in its account, as AWS does; moto hands out
+credentials for any ARN. Only the role's existence is checked, never its trust policy: a role that does not trust
+the caller is assumed here, where AWS refuses it. Those credentials do reach the role's account in moto (its own SES
+identities, Route 53 zones, S3 buckets), and Organizations ListAccounts reports `State` as well as `Status`: both as
+AWS does, no patch.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ import pytest
 from moto.account import urls as account_urls
 from moto.account.models import account_backends
 from moto.account.responses import AccountResponse
-from moto.core.exceptions import JsonRESTError, ServiceException
+from moto.core.exceptions import AccessDeniedError, JsonRESTError, ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.iam.models import iam_backends
 from moto.route53.exceptions import ResourceRecordAlreadyExists
 from moto.route53.models import Route53Backend
 from moto.securityhub.exceptions import SecurityHubClientError
@@ -36,6 +42,7 @@ from moto.ses.models import EmailIdentity, SESBackend, ses_backends
 from moto.sesv2 import urls as sesv2_urls
 from moto.sesv2.models import SESV2Backend, sesv2_backends
 from moto.sesv2.responses import SESV2Response
+from moto.sts.models import STSBackend
 
 BATCH_LIMIT = 100  # v1 Get*Attributes: "up to 100 identities at a time"
 PAGE_SIZE_LIMIT = 1000  # sesv2 ListEmailIdentities: "can be no more than 1000"
@@ -331,6 +338,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(AccountResponse, "list_regions", list_regions, raising=False)
     _install_route53(monkeypatch)
     _install_securityhub(monkeypatch)
+    monkeypatch.setattr(STSBackend, "assume_role", _assume_existing_role(STSBackend.assume_role))
 
 
 def seed_identity(
@@ -351,6 +359,7 @@ def seed_identity(
     kind: str | None = None,
     through_api: bool = True,
     error_type: str = "",
+    account: str = DEFAULT_ACCOUNT_ID,
 ) -> IdentityState:
     """Create an SES identity in `region` with the given real state; statuses in the sesv2 spelling.
 
@@ -358,12 +367,13 @@ def seed_identity(
     CreateEmailIdentity and v1 SetIdentityMailFromDomain on the server; without, directly in moto's backend
     (for seeding thousands fast). Reading always goes through the server either way. `tokens` default to three
     random Easy DKIM tokens, or one selector for BYODKIM (`origin="EXTERNAL"`). `kind="MANAGED_DOMAIN"` stands in
-    for a domain SES manages itself, which no public API creates.
+    for a domain SES manages itself, which no public API creates. `account`: another account than the default one
+    (an organisation's member) is seeded in moto's backend directly, as the test's clients reach only the default.
     """
     if tokens is None:
         tokens = ("ses-guard-selector",) if origin == "EXTERNAL" else (random_token(), random_token(), random_token())
-    backend = ses_backends[DEFAULT_ACCOUNT_ID][region]
-    if through_api:
+    backend = ses_backends[account][region]
+    if through_api and account == DEFAULT_ACCOUNT_ID:
         aws.client("sesv2", region).create_email_identity(EmailIdentity=name)
         if mail_from:
             aws.client("ses", region).set_identity_mail_from_domain(
@@ -654,3 +664,26 @@ def _install_securityhub(monkeypatch: pytest.MonkeyPatch) -> None:
         "batch_import_findings",
         _batch_import_findings_checked(SecurityHubBackend.batch_import_findings),
     )
+
+
+# --- STS: AssumeRole ---------------------------------------------------------------------------------------------
+
+
+def _assume_existing_role(original: Callable[..., Any]) -> Callable[..., Any]:
+    def assume_role(self: STSBackend, **kwargs: Any) -> Any:
+        """sts:AssumeRole of a role that does not exist (or does not trust the caller) is AccessDenied (403).
+
+        https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (Errors; AccessDenied is a common
+        error): "User: <caller> is not authorized to perform: sts:AssumeRole on resource: <role ARN>". moto 5.2.5
+        issues credentials for any role ARN. Trust policies are not evaluated here: a missing role stands in for both.
+        """
+        arn = str(kwargs.get("role_arn", ""))
+        account, _, name = arn.partition(":iam::")[2].partition(":role/")
+        roles = iam_backends[account]["global"].roles.values() if account else []
+        if not any(role.name == name.rsplit("/", 1)[-1] for role in roles):
+            raise AccessDeniedError(
+                f"arn:aws:iam::{self.account_id}:user/ses-guard", f"sts:AssumeRole on resource: {arn}"
+            )
+        return original(self, **kwargs)
+
+    return assume_role

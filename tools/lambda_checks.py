@@ -40,13 +40,21 @@ class Outcome(enum.Enum):
 
 
 def expected_outcome(event: Any, deployed_dry_run: bool) -> Outcome:
-    """The deployed mode is the ceiling: an event may ask for a dry run, and a live one only where writes are on."""
+    """The deployed mode is the ceiling: an event may ask for a dry run, and a live one only where writes are on.
+    The checked stack is a single-account one, so an organisation's target event is refused too."""
+    if refusal_subject(event) == "MEMBER_ROLE_NAME":
+        return Outcome.REFUSED
     asked = event.get("dry_run") if isinstance(event, Mapping) and "detail-type" not in event else None
     if asked is False and deployed_dry_run:
         return Outcome.REFUSED
     if asked is None:
         return Outcome.DRY if deployed_dry_run else Outcome.LIVE
     return Outcome.DRY if asked else Outcome.LIVE
+
+
+def refusal_subject(event: Any) -> str:
+    """What the error refusing `event` must name: the setting org mode needs, or the `dry_run` key."""
+    return "MEMBER_ROLE_NAME" if isinstance(event, Mapping) and "target" in event else "dry_run"
 
 
 @dataclass(frozen=True)

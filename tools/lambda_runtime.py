@@ -369,7 +369,7 @@ def check_event(path: Path, deployment: Deployment, emulator: Emulator, world: W
     seconds = time.monotonic() - started
     what = f"{deployment.label:<13} {shown(path)}: {outcome.value}"
     if outcome is checks.Outcome.REFUSED:
-        problems = refused_problems(status, answer)
+        problems = refused_problems(status, answer, checks.refusal_subject(event))
         problems += [f"{n} AWS calls were made" for n in [len(world.aws.calls) - calls] if n]
         problems += [f"{n} DNS queries were made" for n in [world.dns.queries_received - queries] if n]
         problems += checks.zone_problems(before, world.zones(), [])
@@ -387,12 +387,12 @@ def check_event(path: Path, deployment: Deployment, emulator: Emulator, world: W
     results.check(f"{what}{detail}, {seconds:.1f} s", problems)
 
 
-def refused_problems(status: int, answer: Any) -> list[str]:
+def refused_problems(status: int, answer: Any, subject: str) -> list[str]:
     if not isinstance(answer, dict) or "errorType" not in answer:
         return [f"expected the event to be refused, got HTTP {status}: {str(answer)[:300]}"]
     message = str(answer.get("errorMessage", ""))
-    if str(answer["errorType"]).startswith(("Runtime.", "Sandbox.")) or "dry_run" not in message:
-        return [f"expected ses-guard to refuse the event, naming dry_run; got {answer['errorType']}: {message}"]
+    if str(answer["errorType"]).startswith(("Runtime.", "Sandbox.")) or subject not in message:
+        return [f"expected ses-guard to refuse the event, naming {subject}; got {answer['errorType']}: {message}"]
     return []
 
 

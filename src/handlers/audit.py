@@ -16,6 +16,7 @@ from core.kernel.settings import Settings
 from core.report.brief import brief
 from core.run.deadline import Deadline
 from core.run.service import execute
+from handlers.org import run_target
 
 logger = Logger(service="ses-guard")
 metrics = Metrics(service="ses-guard", namespace="SesGuard")
@@ -34,8 +35,12 @@ def load_settings() -> Settings:
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings()
     # The deployed mode is the ceiling: a stack deployed to plan only refuses an event asking it to write.
-    request = parse_event(event, writes_allowed=not settings.dry_run, configured_regions=settings.regions)
+    request = parse_event(
+        event, writes_allowed=not settings.dry_run, configured_regions=settings.regions, org_mode=settings.org_mode
+    )
     logger.set_correlation_id(context.aws_request_id)
+    if request.target is not None:  # organisation mode: one account and region, through its member role
+        return run_target(request.target, request, settings, context)
     wiring = AwsWiring(settings)
     summary = execute(
         request,

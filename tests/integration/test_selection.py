@@ -66,6 +66,9 @@ class CountedLookups:
     def dns(self):
         return self
 
+    def scoped_dns(self):
+        return self
+
     def lookup(self, name: str, rdtype: str) -> Answer:
         with self._lock:
             self.lookups += 1

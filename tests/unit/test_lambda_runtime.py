@@ -114,10 +114,19 @@ def test_given_an_intrinsic_with_no_local_value_when_the_function_is_read_then_t
         ({"dry_run": False}, False, checks.Outcome.LIVE),
         ({"dry_run": False}, True, checks.Outcome.REFUSED),
         ({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}, False, checks.Outcome.LIVE),
+        ({"target": {"account": "111122223333", "region": "eu-west-1"}}, False, checks.Outcome.REFUSED),
     ],
 )
 def test_given_an_event_and_a_deployed_mode_when_judged_then_the_mode_is_the_ceiling(event, deployed_dry_run, outcome):
     assert checks.expected_outcome(event, deployed_dry_run) is outcome
+
+
+@pytest.mark.parametrize(
+    ("event", "subject"),
+    [({"target": {"account": "111122223333", "region": "eu-west-1"}}, "MEMBER_ROLE_NAME"), ({}, "dry_run")],
+)
+def test_given_a_refused_event_when_judged_then_the_error_must_name_what_refused_it(event, subject):
+    assert checks.refusal_subject(event) == subject
 
 
 def test_given_a_manual_event_naming_identities_when_scoped_then_only_those_in_its_regions_are_expected():

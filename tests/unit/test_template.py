@@ -27,6 +27,7 @@ from tests.iam_policies import (
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_PROVIDED = {"AWS_REGION", "AWS_DEFAULT_REGION"}  # set by the Lambda runtime, never by the template
 POWERTOOLS = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE"}
+CLI_ONLY = {"ORG_CONCURRENCY"}  # the command line's local fan-out; the function audits one target per invocation
 
 
 class RecordingEnv(Mapping[str, str]):
@@ -84,7 +85,7 @@ def test_given_the_function_then_its_environment_is_exactly_what_settings_read_p
 
     passed = set(function["Environment"]["Variables"])
 
-    assert passed - POWERTOOLS == env.asked - LAMBDA_PROVIDED
+    assert passed - POWERTOOLS == env.asked - LAMBDA_PROVIDED - CLI_ONLY
     assert passed >= POWERTOOLS
 
 
@@ -198,7 +199,8 @@ def test_given_the_whole_template_then_nothing_grants_delete_or_wildcard_actions
 
     assert "DELETE" not in text
     assert not [a for a in granted if a.endswith(":*") or a == "*"]
-    assert not [a for a in granted if "Delete" in a]
+    # Step Functions' log delivery setup (the org-mode state machine) is the one delete, of a log delivery only.
+    assert not [a for a in granted if "Delete" in a and a != "logs:DeleteLogDelivery"]
 
 
 def test_given_publishing_then_the_function_may_publish_to_its_own_topic_only(function: dict[str, Any]) -> None:
@@ -234,6 +236,7 @@ def test_given_ses_writes_then_each_is_granted_only_under_its_opt_in_condition(f
         "UpgradeDkimKeysOn": ["ses:PutEmailIdentityDkimSigningAttributes"],
         "HasSuppressions": ["s3:GetObject"],
         "SecurityHubOn": ["securityhub:BatchImportFindings"],
+        "OrgMode": ["sts:AssumeRole"],
     }
     assert all(entry["Fn::If"][2] == {"Ref": "AWS::NoValue"} for entry in function["Policies"][1:])
 
@@ -311,7 +314,7 @@ def test_given_the_report_bucket_then_it_is_private_encrypted_owner_enforced_and
 
 
 def test_given_the_report_bucket_then_reports_expire_after_the_retention_parameter(template: dict[str, Any]) -> None:
-    rules = template["Resources"]["ReportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = single_account_rules(template)
     parameter = template["Parameters"]["ReportRetentionDays"]
 
     expiring = [r for r in rules if r["Status"] == "Enabled" and "ExpirationInDays" in r]
@@ -369,8 +372,14 @@ def test_given_the_report_bucket_then_the_function_writes_reports_and_reads_and_
     }
 
 
-def test_given_the_report_bucket_then_the_lifecycle_never_expires_the_state(template: dict[str, Any]) -> None:
+def single_account_rules(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report bucket's lifecycle rules but the org-mode ones (each an !If on OrgMode: test_template_org)."""
     rules = template["Resources"]["ReportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    return [rule for rule in rules if "Fn::If" not in rule]
+
+
+def test_given_the_report_bucket_then_the_lifecycle_never_expires_the_state(template: dict[str, Any]) -> None:
+    rules = single_account_rules(template)
 
     assert [rule["Prefix"] for rule in rules] == ["reports/", "dmarc/"]
 
@@ -532,9 +541,19 @@ PATTERNS: dict[str, tuple[str | None, list[str], list[str]]] = {
          "dmarc reports@example.com", "reports", "dmarc@Example.com"],
     ),
     "ReportsRuleSet": (None, ["", "default-rule-set", "INBOUND_MAIL.v2"], ["my rule set", "rules/set", "a" * 65]),
+    "OrgAccounts": (
+        "ORG_ACCOUNTS",
+        ["", "123456789012", "123456789012,210987654321", "123456789012, 210987654321"],
+        ["12345678901", "1234567890123", "123456789012,", "all", "123456789012 210987654321", "o-abc123defg"],
+    ),
+    "MemberRoleName": (
+        "MEMBER_ROLE_NAME",
+        ["ses-guard-member", "SesGuard_Member", "a", "r" * 64, "team+ses=audit,x.y@z"],
+        ["", "r" * 65, "role/ses-guard-member", "ses guard", "arn:aws:iam::123456789012:role/ses-guard-member"],
+    ),
 }  # fmt: skip
 # What a free-text parameter needs beside it to reach the function (the others are at their defaults).
-COMPANIONS = {"ReportsAddress": {"ReportsInbox": "inbox/"}}
+COMPANIONS = {"ReportsAddress": {"ReportsInbox": "inbox/"}, "OrgAccounts": {"OrgMode": "true"}}
 PATTERN_CASES = [
     (name, value, accepted)
     for name, (_, good, bad) in PATTERNS.items()

@@ -19,7 +19,8 @@ PREFIX = "reports"
 
 
 class S3Reports:
-    """Writes `reports/<date>/<run id>/report.json` and `report.html`; the bucket's default encryption applies."""
+    """Writes `<prefix>/<date>/<run id>/report.json` and `report.html`; the bucket's default encryption applies. The
+    prefix is `reports`, or `reports/<account>/<region>` for a target of organisation mode."""
 
     def __init__(
         self,
@@ -28,8 +29,10 @@ class S3Reports:
         *,
         html: Callable[[RunSummary], str] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        prefix: str = PREFIX,
     ) -> None:
         self._client = client
+        self._prefix = prefix
         self._bucket = bucket
         self._html = html
         self._now = now
@@ -40,7 +43,7 @@ class S3Reports:
 
     def save(self, summary: RunSummary) -> str:
         """The JSON report's URI. Raises SesGuardError when either object cannot be written; the JSON goes first."""
-        folder = f"{PREFIX}/{self._now():%Y-%m-%d}/{summary.run_id}"
+        folder = f"{self._prefix}/{self._now():%Y-%m-%d}/{summary.run_id}"
         uri = f"s3://{self._bucket}/{folder}/report.json"
         # Both files say where the report lives, so a copy downloaded elsewhere still points back to it.
         located = replace(summary, report=uri)

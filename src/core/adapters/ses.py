@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from core.adapters.aws import translated
 from core.kernel.models import AccountState, DkimState, Identity, IdentityKind, MailFromState
@@ -33,8 +33,6 @@ V1_STATUS = {
     "Failed": "FAILED",
 }
 V1_BEHAVIOR = {"UseDefaultValue": "USE_DEFAULT_VALUE", "RejectMessage": "REJECT_MESSAGE"}
-
-T = TypeVar("T")
 
 
 class Pacer:
@@ -81,9 +79,70 @@ class _Listed:
         return self.kind != "EMAIL_ADDRESS"
 
 
-def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(listed: list[_Listed], size: int) -> Iterator[list[_Listed]]:
+    """Consecutive runs of the listing holding `size` domain identities each (the last one fewer)."""
+    chunk: list[_Listed] = []
+    domains = 0
+    for item in listed:
+        if item.is_domain and domains == size:
+            yield chunk
+            chunk, domains = [], 0
+        chunk.append(item)
+        domains += item.is_domain
+    if chunk:
+        yield chunk
+
+
+class IdentityStream:
+    """A region's identities, listed already and read BATCH domain identities at a time as it is iterated.
+
+    Each batch costs what its share of `SesRegion.read_identities` always cost: the two v1 batch calls, a
+    GetEmailIdentity for each of its tokenless or failed domains and, while the region's signing zone is not known
+    yet, one probe (once a region). Batches come in listing order; one whose domains cannot tell the zone (none has
+    tokens) is held until a later batch tells it, so every identity carries the region's zone. One consumer only.
+    """
+
+    def __init__(self, reader: SesRegion, listed: list[_Listed]) -> None:
+        self._reader = reader
+        self._listed = listed
+
+    @property
+    def listed(self) -> list[tuple[str, bool]]:
+        """(identity name, whether a domain) of every listed identity, in listing order."""
+        return [(identity_name(item.name), item.is_domain) for item in self._listed]
+
+    def __iter__(self) -> Iterator[list[Identity]]:
+        reader = self._reader
+        zone = ""
+        probed = False
+        held: list[tuple[list[_Listed], _Answers]] = []
+        for chunk in _chunks(self._listed, BATCH):
+            domains = [item.name for item in chunk if item.is_domain]
+            dkim = reader._batch("GetIdentityDkimAttributes", domains)
+            mail_from = reader._batch("GetIdentityMailFromDomainAttributes", domains)
+            # A failed verification may be a failed DKIM copy, and only VerificationInfo.ErrorType says so.
+            failed = [item.name for item in chunk if item.is_domain and item.verification_status == "FAILED"]
+            details = reader._details(domains, dkim, failed, probe=not (zone or probed))
+            zone = zone or reader._region_signing_zone(details)
+            # One probe a region: when even it names no zone, SES names none and core.rules.required falls back.
+            probed = probed or any(dkim.get(name, {}).get("DkimTokens") for name in domains)
+            held.append((chunk, _Answers(dkim, mail_from, details)))
+            if zone or probed:
+                yield from (answers.identities(reader, items, zone) for items, answers in held)
+                held = []
+        yield from (answers.identities(reader, items, zone) for items, answers in held)
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """What the batch calls and GetEmailIdentity said about one batch's domains, by listed name."""
+
+    dkim: Mapping[str, Mapping[str, Any]]
+    mail_from: Mapping[str, Mapping[str, Any]]
+    details: Mapping[str, Mapping[str, Any]]
+
+    def identities(self, reader: SesRegion, items: list[_Listed], zone: str) -> list[Identity]:
+        return [reader._identity(item, self.dkim, self.mail_from, self.details, zone) for item in items]
 
 
 class SesRegion:
@@ -104,18 +163,16 @@ class SesRegion:
 
     def read_identities(self, names: Collection[str] | None = None) -> list[Identity]:
         """Identities of the region in listing order; only those in `names` (any spelling) when given."""
+        return [identity for batch in self.stream_identities(names) for identity in batch]
+
+    def stream_identities(self, names: Collection[str] | None = None) -> IdentityStream:
+        """Lists the region's identities now (only those in `names` when given); the batch reads happen as the
+        returned stream is iterated, so a caller can check one batch while the pacer spaces out the next."""
         listed = self._list()
         if names is not None:
             wanted = {identity_name(name) for name in names}
             listed = [item for item in listed if identity_name(item.name) in wanted]
-        domains = [item.name for item in listed if item.is_domain]
-        dkim = self._batch("GetIdentityDkimAttributes", domains)
-        mail_from = self._batch("GetIdentityMailFromDomainAttributes", domains)
-        # A failed verification may be a failed DKIM copy, and only VerificationInfo.ErrorType says so.
-        failed = [item.name for item in listed if item.is_domain and item.verification_status == "FAILED"]
-        details = self._details(domains, dkim, failed)
-        zone = self._region_signing_zone(details)
-        return [self._identity(item, dkim, mail_from, details, zone) for item in listed]
+        return IdentityStream(self, listed)
 
     def read_origins(self, identities: Sequence[Identity]) -> list[Identity]:
         """The same identities with DKIM and VerificationInfo from GetEmailIdentity, one call each: for the
@@ -198,33 +255,33 @@ class SesRegion:
                 return listed
 
     def _batch(self, operation: str, names: list[str]) -> dict[str, dict[str, Any]]:
+        """One v1 batch call for at most BATCH names."""
         method = {
             "GetIdentityDkimAttributes": self._ses.get_identity_dkim_attributes,
             "GetIdentityMailFromDomainAttributes": self._ses.get_identity_mail_from_domain_attributes,
         }[operation]
         key = {"GetIdentityDkimAttributes": "DkimAttributes"}.get(operation, "MailFromDomainAttributes")
-        answers: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(names, BATCH):
-            answers.update(self._call("ses", operation, method, Identities=chunk).get(key, {}))
-        return answers
+        if not names:
+            return {}
+        return dict(self._call("ses", operation, method, Identities=names).get(key, {}))
 
     def _get(self, name: str) -> dict[str, Any]:
         return self._call("sesv2", "GetEmailIdentity", self._sesv2.get_email_identity, EmailIdentity=name)
 
     def _details(
-        self, domains: list[str], dkim: Mapping[str, Mapping[str, Any]], failed: list[str]
+        self, domains: list[str], dkim: Mapping[str, Mapping[str, Any]], failed: list[str], *, probe: bool
     ) -> dict[str, dict[str, Any]]:
         """GetEmailIdentity for the identities the batch calls leave unanswered (BYODKIM, failed verification),
-        plus one Easy DKIM domain."""
+        plus, with `probe` and unless those told the signing zone, one Easy DKIM domain."""
         details: dict[str, dict[str, Any]] = {}
         tokenless = [n for n in domains if dkim.get(n, {}).get("DkimEnabled") and not dkim[n].get("DkimTokens")]
         for name in dict.fromkeys([*tokenless, *failed]):
             details[name] = self._get(name)
-        if self._region_signing_zone(details):
+        if not probe or self._region_signing_zone(details):
             return details
-        probe = next((n for n in domains if dkim.get(n, {}).get("DkimTokens")), None)
-        if probe is not None:
-            details[probe] = self._get(probe)
+        candidate = next((n for n in domains if dkim.get(n, {}).get("DkimTokens")), None)
+        if candidate is not None:
+            details[candidate] = self._get(candidate)
         return details
 
     @staticmethod

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+from dns.resolver import Resolver
 
 from core.adapters.aws import Clients, account_id, boto_config, ses_regions
 from core.adapters.dns import DnsClient, make_resolver
 from core.adapters.regions import AccountRegions
+from core.adapters.reports import PREFIX as REPORTS_PREFIX
 from core.adapters.reports import S3Reports
 from core.adapters.route53 import Route53Zones
 from core.adapters.rua import S3Aggregates
@@ -27,6 +29,10 @@ from core.report.asff import Hub
 from core.report.html import render_html
 from core.report.notify import render
 
+# Organisation mode shares the function's own (home) boto3 session between the targets audited at once; a boto3
+# session is safe from one thread at a time, so every use of it, here and in core.adapters.members, holds this.
+HOME_SESSION = threading.Lock()
+
 
 class AwsWiring:
     """One per run: the DNS cache and the per-region pacers must not outlive it, nor be shared between runs."""
@@ -38,19 +44,29 @@ class AwsWiring:
         *,
         state_file: Path | None = None,
         bucket_state: bool = True,
+        home: boto3.session.Session | None = None,
+        reports_prefix: str = REPORTS_PREFIX,
     ) -> None:
         """`state_file`: keep the run's memory in this local file (the CLI's --state). Otherwise it lives in the
-        report bucket unless `bucket_state` is False (the CLI remembers only when asked)."""
+        report bucket unless `bucket_state` is False (the CLI remembers only when asked).
+
+        `home`: organisation mode, where `session` is a member account's (SES, Route 53, its regions, its identity,
+        its Security Hub, which imports only its own account's findings) and `home` the function's own, which holds
+        the report bucket and the findings topic. `reports_prefix`: where in the bucket reports go."""
         self._settings = settings
         self._state_file = state_file
         self._bucket_state = bucket_state
         self._account = ""
         self._session = session or boto3.session.Session()
+        self._home = home
+        self._reports_prefix = reports_prefix
         self._config = boto_config()
         self._clients: dict[str, Clients] = {}
+        self._home_clients: dict[str, Clients] = {}
         self._ses: dict[str, SesRegion] = {}
         self._lock = threading.Lock()
         self._dns: DnsClient | None = None
+        self._dns_resolver: Resolver | None = None
         self._route53: Route53Zones | None = None
 
     def clients(self, region: str) -> Clients:
@@ -58,6 +74,17 @@ class AwsWiring:
             if region not in self._clients:
                 self._clients[region] = Clients.for_region(self._session, region, self._config)
             return self._clients[region]
+
+    def home_clients(self, region: str) -> Clients:
+        """The function's own account's clients: the report bucket's and the findings topic's."""
+        if self._home is None:
+            return self.clients(region)
+        # The home session is shared by the targets audited at once, and a boto3 session makes clients safely
+        # from one thread at a time.
+        with HOME_SESSION:
+            if region not in self._home_clients:
+                self._home_clients[region] = Clients.for_region(self._home, region, self._config)
+            return self._home_clients[region]
 
     def home_region(self) -> str:
         return self._session.region_name or self._settings.regions[0]
@@ -79,9 +106,18 @@ class AwsWiring:
 
     def dns(self) -> DnsClient:
         if self._dns is None:
-            resolver = make_resolver(self._settings.nameservers, self._settings.dns_timeout)
-            self._dns = DnsClient(resolver)
+            self._dns = DnsClient(self._resolver())
         return self._dns
+
+    def scoped_dns(self) -> DnsClient:
+        """A client of its own on the run's resolver: its memo goes when the caller drops it."""
+        return DnsClient(self._resolver())
+
+    def _resolver(self) -> Resolver:
+        with self._lock:
+            if self._dns_resolver is None:
+                self._dns_resolver = make_resolver(self._settings.nameservers, self._settings.dns_timeout)
+            return self._dns_resolver
 
     def all_regions(self) -> list[str]:
         return ses_regions(self._session, self._session.get_partition_for_region(self.home_region()))
@@ -111,7 +147,7 @@ class AwsWiring:
             # The state is per account; not knowing which is a state error of this run, never a failed run.
             return UnavailableState(f"s3://{bucket}/{STATE_PREFIX}/", err)
         key = f"{STATE_PREFIX}/{account}/{scope}.json"
-        return S3State(self.clients(self.home_region()).s3, bucket, key)
+        return S3State(self.home_clients(self.home_region()).s3, bucket, key)
 
     def exporter(self) -> SecurityHubExport:
         """Security Hub in the function's own region: findings keep their Id only within one hub, so every run must
@@ -124,19 +160,24 @@ class AwsWiring:
     def reports(self) -> S3Reports | None:
         if not self._settings.report_bucket:
             return None
-        return S3Reports(self.clients(self.home_region()).s3, self._settings.report_bucket, html=render_html)
+        return S3Reports(
+            self.home_clients(self.home_region()).s3,
+            self._settings.report_bucket,
+            html=render_html,
+            prefix=self._reports_prefix,
+        )
 
     def aggregates(self) -> S3Aggregates | None:
         if not self._settings.report_bucket:
             return None
-        return S3Aggregates(self.clients(self.home_region()).s3, self._settings.report_bucket)
+        return S3Aggregates(self.home_clients(self.home_region()).s3, self._settings.report_bucket)
 
     def suppressions(self) -> S3Suppressions | FileSuppressions | None:
         location = self._settings.suppressions
         if not location:
             return None
         if location.startswith("s3://"):
-            return S3Suppressions(self.clients(self.home_region()).s3, location, self.account)
+            return S3Suppressions(self.home_clients(self.home_region()).s3, location, self.account)
         return FileSuppressions(Path(location), self.account)
 
 
@@ -161,5 +202,5 @@ class SnsNotifier:
         )
         if notifications:
             region = topic.split(":")[3]
-            SnsPublisher(self._wiring.clients(region).sns, topic).publish(notifications)
+            SnsPublisher(self._wiring.home_clients(region).sns, topic).publish(notifications)
         return bool(notifications)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from core.kernel.errors import ConfigError, EventError
 from core.kernel.names import identity_pattern
+from core.kernel.org import Target
 from core.kernel.settings import parse_regions
 
-_MANUAL_KEYS = frozenset({"dry_run", "regions", "identities"})
+_MANUAL_KEYS = frozenset({"dry_run", "regions", "identities", "target", "org_run"})
+# A Step Functions execution name as org mode uses it: in S3 keys and in the member role's session name.
+_ORG_RUN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.=@+-]{0,79}$")
 # EventBridge delivers these envelope keys for scheduled rules; their content carries no request.
 _EVENTBRIDGE_KEYS = frozenset(
     {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
@@ -31,10 +35,16 @@ class RunRequest:
     dry_run: bool | None = None
     regions: tuple[str, ...] | None = None
     identities: tuple[str, ...] | None = None
+    target: Target | None = None  # organisation mode: the one account and region this invocation audits
+    org_run: str = ""  # organisation mode: the run (the state machine's execution name) the target belongs to
 
 
 def parse_event(
-    event: Any, *, writes_allowed: bool = True, configured_regions: tuple[str, ...] = ("all",)
+    event: Any,
+    *,
+    writes_allowed: bool = True,
+    configured_regions: tuple[str, ...] = ("all",),
+    org_mode: bool = False,
 ) -> RunRequest:
     """`{}` or an EventBridge/Scheduler event is a full run; a manual event may narrow or dry-run it.
 
@@ -50,22 +60,50 @@ def parse_event(
     unknown = set(event) - _MANUAL_KEYS
     if unknown:
         raise EventError(
-            f"unknown keys in event: {', '.join(sorted(map(str, unknown)))}; allowed: dry_run, regions, identities"
+            f"unknown keys in event: {', '.join(sorted(map(str, unknown)))}; allowed: dry_run, regions, identities, "
+            "target, org_run"
         )
+    if "target" in event or "org_run" in event:
+        _check_target_event(event, org_mode)
     request = RunRequest(
         dry_run=_dry_run(event["dry_run"]) if "dry_run" in event else None,
         regions=_regions(event["regions"]) if "regions" in event else None,
         identities=_identities(event["identities"]) if "identities" in event else None,
+        target=Target.from_dict(event["target"]) if "target" in event else None,
+        org_run=org_run(event["org_run"]) if "org_run" in event else "",
     )
     if request.dry_run is False and not writes_allowed:
         raise EventError(LIVE_RUN_REFUSED)
-    wider = sorted(set(request.regions or ()) - set(configured_regions)) if configured_regions != ("all",) else []
+    asked = request.regions or ((request.target.region,) if request.target else ())
+    wider = sorted(set(asked) - set(configured_regions)) if configured_regions != ("all",) else []
     if wider:
         raise EventError(
             f"regions {', '.join(wider)} refused: this function audits {', '.join(configured_regions)} "
             "(AUDIT_REGIONS, the stack's AuditRegions parameter), and an event may narrow that, never widen it"
         )
     return request
+
+
+def _check_target_event(event: Mapping[str, Any], org_mode: bool) -> None:
+    if not org_mode:
+        raise EventError(
+            "target refused: this function audits its own account only (MEMBER_ROLE_NAME is not set; the stack's "
+            "OrgMode parameter turns organisation mode on)"
+        )
+    if "target" not in event:
+        raise EventError('org_run needs a target: {"target": {"account": ..., "region": ...}, "org_run": ...}')
+    if "regions" in event:
+        raise EventError("a target event names its one region in target.region; regions is not allowed with it")
+
+
+def org_run(value: Any) -> str:
+    """An org run's name (the state machine's execution name): it goes into S3 keys and a role session name."""
+    if not isinstance(value, str) or not _ORG_RUN.match(value):
+        raise EventError(
+            f"org_run must be 1 to 80 letters, digits and _.=@+- (not starting with one of those signs), got "
+            f"{_shown(value)}"
+        )
+    return value
 
 
 def _scheduled(event: Mapping[str, Any]) -> RunRequest:

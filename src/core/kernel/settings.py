@@ -19,6 +19,8 @@ _PREFIX_SEGMENT = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
 # Top-level prefixes ses-guard itself writes: an inbox among them would be notified of its own writes.
 _RESERVED_PREFIXES = ("reports", "state", "dmarc", "rejected")
 _TRUE = ("1", "true", "yes", "on")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")  # IAM role names
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
 _FALSE = ("0", "false", "no", "off", "")
 
 
@@ -61,6 +63,14 @@ class Settings:
     # to SES's inbound endpoint there, which the audit plans like every other record. "": no such address.
     reports_address: str = ""
     receiving_region: str = ""
+    # Organisation mode (on when a member role is named): audit each account of the organisation through this role.
+    member_role_name: str = ""
+    org_accounts: tuple[str, ...] = ()  # empty: every ACTIVE account of the organisation
+    org_concurrency: int = 4  # targets audited at once when the CLI fans out locally
+
+    @property
+    def org_mode(self) -> bool:
+        return bool(self.member_role_name)
 
     @property
     def inbox_bucket(self) -> str:
@@ -118,6 +128,11 @@ class Settings:
             dmarc_ready_threshold=_number(
                 "DMARC_READY_THRESHOLD", env.get("DMARC_READY_THRESHOLD", "0.99") or "0.99", 0.5, 1
             ),
+            member_role_name=role_name("MEMBER_ROLE_NAME", env.get("MEMBER_ROLE_NAME", "")),
+            org_accounts=account_ids("ORG_ACCOUNTS", env.get("ORG_ACCOUNTS", "")),
+            org_concurrency=int(
+                _number("ORG_CONCURRENCY", env.get("ORG_CONCURRENCY", "4") or "4", 1, 64, integer=True)
+            ),
         ).checked()
 
     def checked(self) -> Settings:
@@ -127,6 +142,11 @@ class Settings:
             raise ConfigError(f"TIME_MARGIN_SECONDS ({margin:g}) must be at least DNS_TIMEOUT ({timeout:g})")
         if self.reports_inbox and not self.report_bucket:
             raise ConfigError(f"REPORTS_INBOX ({self.reports_inbox}) needs REPORT_BUCKET, where reports are counted")
+        if self.org_mode and "all" in self.regions:
+            # Each member's enabled regions are unknown centrally: the targets are accounts times named regions.
+            raise ConfigError(
+                "AUDIT_REGIONS: 'all' is not allowed in organisation mode (MEMBER_ROLE_NAME is set): name the regions"
+            )
         return self
 
 
@@ -148,6 +168,21 @@ def parse_regions(variable: str, raw: str, default_region: str) -> tuple[str, ..
         if not _REGION.match(region):
             raise ConfigError(f"{variable}: {region!r} is not an AWS region name")
     return tuple(dict.fromkeys(regions))
+
+
+def role_name(variable: str, raw: str) -> str:
+    value = raw.strip()
+    if value and not _ROLE_NAME.match(value):
+        raise ConfigError(f"{variable}: {raw!r} is not an IAM role name (1 to 64 of letters, digits and +=,.@_-)")
+    return value
+
+
+def account_ids(variable: str, raw: str) -> tuple[str, ...]:
+    accounts = _csv(raw)
+    for account in accounts:
+        if not _ACCOUNT_ID.match(account):
+            raise ConfigError(f"{variable}: {account!r} is not a 12-digit AWS account id")
+    return tuple(dict.fromkeys(accounts))
 
 
 def parse_nameservers(raw: str) -> tuple[Nameserver, ...]:

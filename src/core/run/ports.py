@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -18,10 +18,24 @@ from core.kernel.models import (
     RunSummary,
     Zone,
 )
+from core.kernel.org import Account, OrgSummary
+
+
+class IdentityStream(Protocol):
+    """A region's identities, listed when the stream was made and read a batch at a time as it is iterated."""
+
+    @property
+    def listed(self) -> list[tuple[str, bool]]:
+        """(identity name, whether a domain) of every listed identity, in listing order."""
+        ...
+
+    def __iter__(self) -> Iterator[list[Identity]]: ...
 
 
 class SesApi(Protocol):
     def read_identities(self, names: Collection[str] | None = None) -> list[Identity]: ...
+
+    def stream_identities(self, names: Collection[str] | None = None) -> IdentityStream: ...
 
     def read_origins(self, identities: Sequence[Identity]) -> list[Identity]: ...
 
@@ -167,6 +181,33 @@ class FindingsExport(Protocol):
         ...
 
 
+class OrgAccounts(Protocol):
+    """The organisation's member accounts (organizations:ListAccounts, from the management or a delegated admin
+    account); raises SesGuardError when they cannot be listed."""
+
+    def accounts(self) -> list[Account]: ...
+
+
+class OrgReports(Protocol):
+    """Where an organisation run's report goes (`org/<org run>/report.json` in the report bucket)."""
+
+    @property
+    def target(self) -> str: ...
+
+    def save(self, summary: OrgSummary) -> str:
+        """Stores the org report; returns where it is. Raises SesGuardError when it cannot."""
+        ...
+
+
+class OrgNotifier(Protocol):
+    @property
+    def target(self) -> str: ...
+
+    def notify(self, summary: OrgSummary) -> bool:
+        """Publishes the one notification of an organisation run, when it is worth one; True when sent."""
+        ...
+
+
 class Progress(Protocol):
     """Hears how far a run has got, for a person watching a long one. Called from worker threads, but never two
     calls at once and with counts that only grow."""
@@ -188,6 +229,10 @@ class Wiring(Protocol):
     def route53(self) -> Zones: ...
 
     def dns(self) -> Lookup: ...
+
+    def scoped_dns(self) -> Lookup:
+        """A DNS client with a memo of its own, gone with it: for names only one identity's check asks."""
+        ...
 
     def all_regions(self) -> list[str]:
         """The regions SES is offered in, whether or not the account has enabled them."""

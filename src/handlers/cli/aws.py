@@ -11,9 +11,10 @@ from botocore.exceptions import BotoCoreError, ProfileNotFound
 from core.kernel.errors import ConfigError
 
 
-def open_session(profile: str | None) -> boto3.session.Session:
+def open_session(profile: str | None, region: str | None = None) -> boto3.session.Session:
+    """`region`: the default for clients made without one (the profile's when None)."""
     try:
-        return boto3.session.Session(profile_name=profile)
+        return boto3.session.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as err:
         name = err.kwargs.get("profile", profile)
         source = "--profile" if profile else "AWS_PROFILE"

@@ -24,7 +24,7 @@ from core.kernel.settings import Settings
 from core.report.formats import FORMATS, render
 from core.run.deadline import Deadline
 from core.run.service import execute
-from handlers.cli import reports
+from handlers.cli import org, reports
 from handlers.cli.aws import check_credentials, home_region, open_session
 from handlers.cli.progress import progress_for
 
@@ -51,8 +51,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             args = _parser().parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage error, the help or the version
         return exit_.code if isinstance(exit_.code, int) else USAGE
-    if args.command == "reports":
-        return reports.run(args, out, err)
+    if args.command == "reports" or org.wanted(args):  # `reports`, and `audit --org`, run on their own
+        command: Callable[[argparse.Namespace, TextIO, TextIO], int] = (
+            reports.run if args.command == "reports" else org.run
+        )
+        return command(args, out, err)
     try:
         plan = _prepare(args, os.environ)
     except SesGuardError as error:
@@ -137,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SEVERITY",
         help="exit with status 3 while an unfixed finding at or above LOW, MEDIUM or HIGH remains",
     )
+    org.add_arguments(run)
     reports.add_parser(commands)
     return parser
 
